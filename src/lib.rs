@@ -1,14 +1,14 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! avsync measures whether sound and picture are in sync, grades the result against industry
+//! tolerances, and reports it.
+//!
+//! The pipeline, one module per stage:
+//! [`media`] (decode with true timestamps) → features → correlate → estimate → grade → report.
+//!
+//! Sign convention everywhere: `offset_ms > 0` means the audio is early (leads the picture),
+//! `< 0` means it is late (ITU-R BT.1359 / EBU).
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod error;
+pub mod media;
+pub mod units;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use error::{Error, Result};
