@@ -7,8 +7,11 @@
 //! Sign convention everywhere: `offset_ms > 0` means the audio is early (leads the picture),
 //! `< 0` means it is late (ITU-R BT.1359 / EBU).
 
+pub mod commands;
 pub mod error;
+pub mod grade;
 pub mod media;
+pub mod report;
 pub mod units;
 
 pub use error::{Error, Result};

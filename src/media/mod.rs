@@ -14,9 +14,11 @@
 
 mod audio;
 mod ffmpeg;
+mod probe;
 
 pub use audio::{downmix_or_pick, Audio, AudioCollector, ChannelSelect};
 pub use ffmpeg::decode;
+pub use probe::{probe, AudioStreamInfo, MediaInfo, StreamInfo, VideoStreamInfo};
 
 use crate::error::{Error, Result};
 use std::path::Path;

@@ -1,0 +1,4 @@
+//! One module per subcommand: each turns options into a result, leaving argument parsing and
+//! process exit to `main.rs`.
+
+pub mod probe;
