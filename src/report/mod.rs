@@ -3,8 +3,10 @@
 //! `Report` is what JSON readers see (schema `avsync/1`, see design.md); text and the other
 //! formats are rendered from it, so every output says the same thing.
 
+mod output;
 mod text;
 
+pub use output::{emit, write_text, OutputOptions};
 pub use text::{describe_offset, summary_line};
 
 use crate::media::{MediaInfo, StreamInfo};
