@@ -8,6 +8,7 @@
 //! `< 0` means it is late (ITU-R BT.1359 / EBU).
 
 pub mod commands;
+pub mod correlate;
 pub mod error;
 pub mod grade;
 pub mod media;
