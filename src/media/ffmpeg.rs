@@ -37,7 +37,7 @@ pub(crate) fn open_input(path: &Path) -> Result<format::context::Input> {
         format::input(&path).map_err(|e| Error::input(path, describe_open_error(path, &e)))?;
     // FFmpeg renders text files as "ANSI art" video; nobody measures lip sync on that.
     if TEXT_FORMATS.contains(&input.format().name()) {
-        return Err(Error::input(path, "is a text file, not a media file"));
+        return Err(Error::input(path, TEXT_FILE));
     }
     let has_media = input.streams().any(|s| {
         let p = s.parameters();
@@ -55,13 +55,47 @@ pub(crate) fn open_input(path: &Path) -> Result<format::context::Input> {
 /// FFmpeg demuxers that accept plain text.
 const TEXT_FORMATS: &[&str] = &["tty"];
 
+const TEXT_FILE: &str = "is a text file, not a media file";
+
+/// How much of a file is looked at to tell text from media.
+const TEXT_SNIFF_BYTES: usize = 4096;
+
+/// True when the start of the file is plain text (UTF-8 without control characters other than
+/// whitespace). Media files start with binary headers.
+fn looks_like_text(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(TEXT_SNIFF_BYTES);
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    if file.take(TEXT_SNIFF_BYTES as u64).read_to_end(&mut head).is_err() || head.is_empty() {
+        return false;
+    }
+    let text = match std::str::from_utf8(&head) {
+        Ok(text) => text,
+        // A character cut at the end of the sniffed bytes is still text.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).expect("valid prefix")
+        }
+        Err(_) => return false,
+    };
+    text.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\x0c'))
+}
+
 fn describe_open_error(path: &Path, error: &ff::Error) -> String {
+    if looks_like_text(path) {
+        return TEXT_FILE.to_string();
+    }
     // An MP4/MOV whose `moov` index sits at the end is unreadable when cut short before it.
     if let Some(boxes) = super::mp4::read(path) {
         if !boxes.has_moov {
             return "MP4/MOV file without its index (moov box): truncated, or still being \
                     written"
                 .to_string();
+        }
+        if boxes.missing_bytes > 0 {
+            return format!(
+                "truncated: the file ends {} bytes short of what its header declares",
+                boxes.missing_bytes
+            );
         }
     }
     match error {
@@ -180,7 +214,7 @@ pub(crate) fn declared_end_s(
 }
 
 /// The stream FFmpeg would pick for `kind`, skipping cover art for video.
-fn best_stream(input: &format::context::Input, kind: media::Type) -> Option<usize> {
+pub(crate) fn best_stream(input: &format::context::Input, kind: media::Type) -> Option<usize> {
     match kind {
         media::Type::Video => input
             .streams()

@@ -22,7 +22,10 @@ mod probe;
 
 pub use audio::{downmix_or_pick, Audio, AudioCollector, ChannelSelect};
 pub use ffmpeg::NO_AUDIO_IN_VIDEO;
-pub use probe::{probe, AudioStreamInfo, MediaInfo, StreamInfo, VideoStreamInfo};
+pub use probe::{
+    extension_formats, extension_mismatch, probe, AudioStreamInfo, MediaInfo, StreamInfo,
+    VideoStreamInfo,
+};
 
 use crate::error::{Error, Result};
 use std::path::Path;

@@ -23,6 +23,9 @@ pub struct Mp4Boxes {
     pub compatible_brands: Vec<String>,
     /// True when the movie header (`moov`) was found.
     pub has_moov: bool,
+    /// Bytes missing at the end: a top-level box declares more than the file holds (the file
+    /// was cut short). 0 for a complete file.
+    pub missing_bytes: u64,
     /// `mvhd` time scale, which edit durations are counted in.
     pub movie_timescale: u32,
     pub tracks: Vec<Mp4Track>,
@@ -104,8 +107,10 @@ struct BoxHeader {
     kind: [u8; 4],
     /// Offset of the box payload.
     body: u64,
-    /// Offset just past the box.
+    /// Offset just past the box, or the end of what is there.
     end: u64,
+    /// Offset just past the box as its header declares it.
+    declared_end: u64,
 }
 
 fn read_header(file: &mut File, at: u64, limit: u64) -> std::io::Result<Option<BoxHeader>> {
@@ -130,7 +135,7 @@ fn read_header(file: &mut File, at: u64, limit: u64) -> std::io::Result<Option<B
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad box header"));
     }
     // A box cut off by the end of the file still counts up to what is there.
-    Ok(Some(BoxHeader { kind, body, end: (at + size).min(limit) }))
+    Ok(Some(BoxHeader { kind, body, end: (at + size).min(limit), declared_end: at + size }))
 }
 
 fn read_body(file: &mut File, header: &BoxHeader) -> std::io::Result<Vec<u8>> {
@@ -162,6 +167,9 @@ fn walk(
                 return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not ISO"));
             }
             *first = false;
+        }
+        if depth == 0 {
+            boxes.missing_bytes = boxes.missing_bytes.max(header.declared_end - header.end);
         }
         match (&header.kind, track.as_deref_mut()) {
             (b"ftyp", _) if depth == 0 => {
