@@ -33,6 +33,7 @@ enum Command {
     ///
     /// Exit code 0 when no rule fails, 1 when one does.
     Preflight {
+        /// The video the job will lip-sync.
         video: PathBuf,
         /// The separate audio file the job will use.
         audio: Option<PathBuf>,
