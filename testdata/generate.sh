@@ -98,14 +98,20 @@ printf '%s\tav\t%s\t%s\t-\t%s\n' vfr_h264.mp4 1.3 1.3 "variable frame rate: 25 t
 
 # Standalone audio files with a click at CLICK_S, one per format symphonia reads, and Opus,
 # which goes through FFmpeg.
+# click NAME RATE LAYOUT ENCODER_ARGS NOTE [PRESENTED_LATE_SAMPLES]
+# The click is on every channel (only on FC for 5.1). PRESENTED_LATE_SAMPLES: priming samples
+# that the format has no way to declare, so that players present them (raw ADTS AAC).
 CLICK_S=1
 click() {
-  local name=$1 rate=$2 layout=$3 args=$4 note=$5 expr
+  local name=$1 rate=$2 layout=$3 args=$4 note=$5 late=${6:-0} expr
   expr="if(eq(n,$CLICK_S*$rate),1,0)"
-  [ "$layout" = stereo ] && expr="$expr|$expr"
+  case $layout in
+    stereo) expr="$expr|$expr" ;;
+    5.1) expr="0|0|$expr|0|0|0" ;;
+  esac
   # shellcheck disable=SC2086
   "${FF[@]}" -f lavfi -i "aevalsrc='$expr':s=$rate:c=$layout:d=$DUR_S" $args "${BITEXACT[@]}" "$name"
-  printf '%s\taudio\t-\t-\t%s\t%s\n' "$name" "$CLICK_S" "$note" >> "$MANIFEST"
+  printf '%s\taudio\t-\t-\t%s\t%s\n' "$name" "$(calc "$CLICK_S+$late/$rate")" "$note" >> "$MANIFEST"
 }
 click click_s16.wav 48000 stereo "-c:a pcm_s16le" "WAV 16-bit integer"
 click click_f32.wav 44100 mono "-c:a pcm_f32le" "WAV 32-bit float"
@@ -114,6 +120,8 @@ click click.flac 48000 stereo "-c:a flac" "FLAC"
 click click.ogg 48000 stereo "-c:a libvorbis -q:a 4" "Ogg Vorbis"
 click click.m4a 48000 stereo "-c:a aac -b:a 128k" "AAC in M4A (edit list skips 1024 priming samples)"
 click click_16k.m4a 16000 mono "-c:a aac -b:a 48k" "AAC in M4A at 16 kHz"
+click click.aac 48000 stereo "-c:a aac -b:a 128k" "raw AAC (ADTS): its 1024 priming samples are presented" 1024
+click click51.wav 48000 5.1 "-c:a pcm_s16le" "WAV 5.1 with the click on FC only"
 click click.opus 48000 stereo "-c:a libopus -b:a 96k" "Opus (FFmpeg fallback)"
 
 echo "$STAMP" > .stamp

@@ -153,6 +153,24 @@ fn channel_selection_picks_the_centre_of_5_1() {
 }
 
 #[test]
+fn both_decoders_pick_the_same_channel_of_a_5_1_wav() {
+    let fixture = fixture("click51.wav");
+    for backend in [AudioBackend::Symphonia, AudioBackend::Ffmpeg] {
+        let decode = |channel: &str| {
+            let options = AudioOptions { channel: channel.parse().unwrap(), ..native_audio() };
+            media::decode_audio_with(&fixture.path, &options, backend).unwrap()
+        };
+        let centre = decode("FC");
+        assert_eq!(centre.samples.iter().fold(0.0f32, |m, s| m.max(s.abs())), 32767.0 / 32768.0);
+        assert!((click_s(&centre) - 1.0).abs() < 1e-9, "{backend:?}");
+        assert!(decode("FL").samples.iter().all(|s| *s == 0.0), "{backend:?}: FL is silent");
+        let mixed = decode("downmix");
+        let peak = mixed.samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!((peak - 0.2).abs() < 1e-3, "{backend:?}: downmix of five channels: {peak}");
+    }
+}
+
+#[test]
 fn standalone_audio_starts_at_the_file_start_when_used_as_external_audio() {
     for fixture in fixtures().iter().filter(|f| f.kind == "audio") {
         let audio = media::decode_external_audio(&fixture.path, &native_audio()).unwrap();
