@@ -58,7 +58,7 @@ struct AudioArgs {
     audio_channel: ChannelSelect,
 }
 
-#[expect(dead_code, reason = "the measuring commands land next and use it")]
+#[cfg_attr(not(test), expect(dead_code, reason = "the measuring commands land next and use it"))]
 impl AudioArgs {
     /// Decoding options at the default analysis rate.
     fn options(&self) -> AudioOptions {
@@ -171,4 +171,29 @@ fn print_stdout(text: &str) -> Result<(), Error> {
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Processing(format!("JSON output: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command that flattens the audio options, as the measuring commands will.
+    #[derive(Parser)]
+    struct WithAudio {
+        #[command(flatten)]
+        audio: AudioArgs,
+    }
+
+    #[test]
+    fn audio_options_parse_streams_and_channels() {
+        let parsed = WithAudio::try_parse_from(["x"]).unwrap().audio.options();
+        assert_eq!((parsed.stream, parsed.channel), (None, ChannelSelect::Downmix));
+        let args = ["x", "--audio-stream", "1", "--audio-channel", "fc"];
+        let parsed = WithAudio::try_parse_from(args).unwrap().audio.options();
+        assert_eq!((parsed.stream, parsed.channel), (Some(1), ChannelSelect::Named("FC".into())));
+        let parsed = WithAudio::try_parse_from(["x", "--audio-channel", "2"]).unwrap();
+        assert_eq!(parsed.audio.options().channel, ChannelSelect::Index(2));
+        let err = WithAudio::try_parse_from(["x", "--audio-channel", "XYZ"]).err().unwrap();
+        assert!(err.to_string().contains("unknown channel 'XYZ'"), "{err}");
+    }
 }

@@ -179,7 +179,8 @@ pub enum AudioBackend {
     /// symphonia where it can read the file, FFmpeg otherwise.
     #[default]
     Auto,
-    /// symphonia only: an error where it cannot read the file.
+    /// symphonia only: an error where it cannot read the file. (Files with video always go
+    /// through FFmpeg.)
     Symphonia,
     /// FFmpeg only.
     Ffmpeg,
