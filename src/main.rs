@@ -3,9 +3,11 @@
 use avsync::commands;
 use avsync::error::{Error, EXIT_USAGE};
 use avsync::grade::{Profile, DEFAULT_PROFILE};
-use avsync::report::OutputOptions;
+use avsync::media::{AudioOptions, ChannelSelect};
+use avsync::report::{self, OutputOptions};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Measure whether sound and picture are in sync, grade it and report it.
@@ -27,6 +29,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the inputs of a lip-sync job against a service's limits before paying for it.
+    ///
+    /// Exit code 0 when no rule fails, 1 when one does.
+    Preflight {
+        /// The video the job will lip-sync.
+        video: PathBuf,
+        /// The separate audio file the job will use.
+        audio: Option<PathBuf>,
+        /// The service: kling-fal, kling-api or useapi.
+        #[arg(long, value_name = "T")]
+        target: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+/// Audio selection options shared by every command that decodes audio.
+#[derive(Args, Clone, Debug)]
+struct AudioArgs {
+    /// Which audio stream to analyse, counted among the audio streams from 0 (default: the
+    /// one FFmpeg picks as best).
+    #[arg(long, value_name = "N")]
+    audio_stream: Option<usize>,
+    /// Which channel to analyse: downmix (default), an index from 0, or a name such as FL, FR,
+    /// FC (the dialogue channel of 5.1), LFE, SL, SR.
+    #[arg(long, value_name = "CH", default_value = "downmix")]
+    audio_channel: ChannelSelect,
+}
+
+#[cfg_attr(not(test), expect(dead_code, reason = "the measuring commands land next and use it"))]
+impl AudioArgs {
+    /// Decoding options at the default analysis rate.
+    fn options(&self) -> AudioOptions {
+        AudioOptions {
+            stream: self.audio_stream,
+            channel: self.audio_channel.clone(),
+            ..AudioOptions::default()
+        }
+    }
 }
 
 /// Grading options shared by every measuring command.
@@ -98,15 +139,61 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Probe { input, json } => {
             let info = commands::probe::run(&input)?;
             if json {
-                println!("{}", to_json(&info)?);
+                print_stdout(&(to_json(&info)? + "\n"))?;
             } else {
-                print!("{}", commands::probe::render_text(&info));
+                print_stdout(&commands::probe::render_text(&info))?;
             }
             Ok(0)
         }
+        Command::Preflight { video, audio, target, output } => {
+            let target = commands::preflight::target(&target)?;
+            let preflight = commands::preflight::run(target, &video, audio.as_deref(), None)?;
+            if let Some(path) = &output.json {
+                report::write_text(path, &(to_json(&preflight)? + "\n"))?;
+            }
+            if !output.quiet && output.json.as_deref() != Some(Path::new("-")) {
+                print_stdout(&commands::preflight::render_text(&preflight))?;
+            }
+            Ok(preflight.exit_code())
+        }
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn print_stdout(text: &str) -> Result<(), Error> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::output("standard output", e.to_string()))
+        }
+        _ => Ok(()),
     }
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Processing(format!("JSON output: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command that flattens the audio options, as the measuring commands will.
+    #[derive(Parser)]
+    struct WithAudio {
+        #[command(flatten)]
+        audio: AudioArgs,
+    }
+
+    #[test]
+    fn audio_options_parse_streams_and_channels() {
+        let parsed = WithAudio::try_parse_from(["x"]).unwrap().audio.options();
+        assert_eq!((parsed.stream, parsed.channel), (None, ChannelSelect::Downmix));
+        let args = ["x", "--audio-stream", "1", "--audio-channel", "fc"];
+        let parsed = WithAudio::try_parse_from(args).unwrap().audio.options();
+        assert_eq!((parsed.stream, parsed.channel), (Some(1), ChannelSelect::Named("FC".into())));
+        let parsed = WithAudio::try_parse_from(["x", "--audio-channel", "2"]).unwrap();
+        assert_eq!(parsed.audio.options().channel, ChannelSelect::Index(2));
+        let err = WithAudio::try_parse_from(["x", "--audio-channel", "XYZ"]).err().unwrap();
+        assert!(err.to_string().contains("unknown channel 'XYZ'"), "{err}");
+    }
 }

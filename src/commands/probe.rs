@@ -15,7 +15,13 @@ pub fn render_text(info: &MediaInfo) -> String {
     let mut out = String::new();
     let duration = info.duration_s.map_or("unknown".to_string(), |d| format!("{d:.3} s"));
     let _ = writeln!(out, "{}", info.path);
-    let _ = writeln!(out, "  container  {}, {duration}, {} bytes", info.container, info.size_bytes);
+    let _ = writeln!(
+        out,
+        "  container  {} (FFmpeg: {}), {duration}, {} bytes",
+        info.format.to_uppercase(),
+        info.container,
+        info.size_bytes
+    );
     for stream in &info.streams {
         let start = stream.start_s.map_or("-".to_string(), |s| format!("{s:.3} s"));
         let analysed = if Some(stream.index) == info.analysed_video

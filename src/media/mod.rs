@@ -13,12 +13,19 @@
 //! where it can read them, with FFmpeg as the fallback.
 
 mod audio;
+mod audio_file;
+mod clock;
 mod ffmpeg;
+mod mono_output;
+pub mod mp4;
 mod probe;
 
 pub use audio::{downmix_or_pick, Audio, AudioCollector, ChannelSelect};
-pub use ffmpeg::decode;
-pub use probe::{probe, AudioStreamInfo, MediaInfo, StreamInfo, VideoStreamInfo};
+pub use ffmpeg::NO_AUDIO_IN_VIDEO;
+pub use probe::{
+    extension_formats, extension_mismatch, probe, AudioStreamInfo, MediaInfo, StreamInfo,
+    VideoStreamInfo,
+};
 
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -137,9 +144,117 @@ pub fn check_readable_file(path: &Path) -> Result<u64> {
     Ok(meta.len())
 }
 
-/// Decodes the whole audio track of `path` into memory at the requested rate.
+/// Decoded media may end this much before the end its container declares without being called
+/// truncated: container durations legitimately differ from the decoded media by a frame or
+/// two, a block of codec padding, or a long last frame.
+const TRUNCATED_GAP_S: f64 = 0.5;
+/// ... or by this share of the declared duration, whichever is more.
+const TRUNCATED_GAP_FRACTION: f64 = 0.02;
+
+/// Fails when a stream's decoded media ends well before the end its container declares: a file
+/// cut short whose header survived (an MP4 with its index at the front, a WAV).
+pub(crate) fn check_complete(
+    path: &Path,
+    what: &str,
+    decoded_end_s: f64,
+    declared_end_s: Option<f64>,
+) -> Result<()> {
+    let Some(declared) = declared_end_s else { return Ok(()) };
+    let allowed = TRUNCATED_GAP_S.max(TRUNCATED_GAP_FRACTION * declared);
+    if declared - decoded_end_s > allowed {
+        return Err(Error::input(
+            path,
+            format!(
+                "truncated: the {what} ends at {decoded_end_s:.2} s but the file declares \
+                 {declared:.2} s"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Which library decodes a standalone audio file (one without video).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AudioBackend {
+    /// symphonia where it can read the file, FFmpeg otherwise.
+    #[default]
+    Auto,
+    /// symphonia only: an error where it cannot read the file. (Files with video always go
+    /// through FFmpeg.)
+    Symphonia,
+    /// FFmpeg only.
+    Ffmpeg,
+}
+
+/// Decodes the requested media of `path` into `sink`, in one pass over the file.
+///
+/// Files with a video stream, or whenever video is asked for, go through FFmpeg. A standalone
+/// audio file goes through symphonia, with FFmpeg as the fallback for what symphonia cannot
+/// read; both put the samples on the same timeline.
+pub fn decode(path: &Path, options: &DecodeOptions, sink: &mut dyn MediaSink) -> Result<()> {
+    decode_with(path, options, AudioBackend::Auto, sink)
+}
+
+/// [`decode`] with the choice of library for standalone audio files.
+pub fn decode_with(
+    path: &Path,
+    options: &DecodeOptions,
+    backend: AudioBackend,
+    sink: &mut dyn MediaSink,
+) -> Result<()> {
+    let input = ffmpeg::open_input(path)?;
+    let standalone_audio = options.video.is_none() && !ffmpeg::has_real_video(&input);
+    if let (true, Some(audio), AudioBackend::Auto | AudioBackend::Symphonia) =
+        (standalone_audio, &options.audio, backend)
+    {
+        match audio_file::decode(path, audio, sink)? {
+            audio_file::Outcome::Decoded { end_s: Some(end_s) } => {
+                return check_complete(path, "audio", end_s, ffmpeg::declared_end_s(&input, None));
+            }
+            audio_file::Outcome::Decoded { end_s: None } => {
+                return Err(Error::input(
+                    path,
+                    "audio stream decoded to no samples (corrupt or truncated)",
+                ));
+            }
+            audio_file::Outcome::Unsupported if backend == AudioBackend::Symphonia => {
+                return Err(Error::input(path, "symphonia cannot decode this audio"));
+            }
+            audio_file::Outcome::Unsupported => {}
+        }
+    }
+    ffmpeg::decode_input(path, input, options, sink)
+}
+
+/// Decodes the whole audio track of `path` into memory at the requested rate, with times on the
+/// file's own timeline (the one its video, if any, shares).
 pub fn decode_audio(path: &Path, options: &AudioOptions) -> Result<Audio> {
+    decode_audio_with(path, options, AudioBackend::Auto)
+}
+
+/// [`decode_audio`] with the choice of library for standalone audio files.
+pub fn decode_audio_with(
+    path: &Path,
+    options: &AudioOptions,
+    backend: AudioBackend,
+) -> Result<Audio> {
     let mut collector = AudioCollector::default();
-    decode(path, &DecodeOptions { video: None, audio: Some(options.clone()) }, &mut collector)?;
+    let options = DecodeOptions { video: None, audio: Some(options.clone()) };
+    decode_with(path, &options, backend, &mut collector)?;
     collector.finish().ok_or_else(|| Error::input(path, "audio stream decoded to no samples"))
+}
+
+/// Decodes an audio file that goes with a picture from another file (`--audio`,
+/// `--audio-ref`): its timeline starts at the file's start, so that its first presented sample
+/// meets the video's time 0.
+///
+/// That is how FFmpeg lines up separate inputs when it muxes them, and how a player plays an
+/// audio file. The file's own timestamps may start later: FFmpeg presents the first sample of
+/// an MP3 at its encoder delay (25 ms for LAME at 44.1 kHz), which would otherwise read as
+/// audio 25 ms late.
+pub fn decode_external_audio(path: &Path, options: &AudioOptions) -> Result<Audio> {
+    let file_start_s = ffmpeg::container_start_s(&ffmpeg::open_input(path)?);
+    let mut audio = decode_audio(path, options)?;
+    audio.start_s -= file_start_s;
+    Ok(audio)
 }

@@ -1,7 +1,8 @@
 //! What a media file contains, as FFmpeg reads it: container, duration, streams and timing.
 
-use super::ffmpeg::{is_real_video, open_input, seconds};
-use crate::error::Result;
+use super::ffmpeg::{best_stream, is_real_video, open_input, seconds};
+use super::mp4;
+use crate::error::{Error, Result};
 use ff::{format, media, Rational};
 use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,10 @@ pub struct MediaInfo {
     pub path: String,
     /// FFmpeg's short names for the container, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
     pub container: String,
+    /// The container as the file's content says, whatever its name: `mp4`, `mov`, `m4a`,
+    /// `3gp`, `matroska`, `webm`, `mp3`, `wav`, `ogg`, `flac`, `aac`, ... (FFmpeg's first name
+    /// where nothing finer is known).
+    pub format: String,
     /// The container's duration in seconds, as ffprobe's `format=duration`.
     pub duration_s: Option<f64>,
     pub size_bytes: u64,
@@ -88,14 +93,22 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
     let start_raw = unsafe { (*input.as_ptr()).start_time };
     let start_s = stream_time(start_raw, av_time_base);
 
+    let boxes = mp4::read(path);
+    let declared = match &boxes {
+        Some(boxes) => Some(size_bytes + boxes.missing_bytes),
+        None => declared_length(path),
+    };
+    if let Some(declared) = declared.filter(|d| *d > size_bytes) {
+        return Err(Error::input(
+            path,
+            format!(
+                "truncated: the file has {size_bytes} bytes but its header declares {declared}"
+            ),
+        ));
+    }
     let streams: Vec<StreamInfo> = input.streams().map(|s| stream_info(&s)).collect();
-    let analysed_video = input
-        .streams()
-        .best(media::Type::Video)
-        .filter(is_real_video)
-        .map(|s| s.index())
-        .or_else(|| input.streams().find(is_real_video).map(|s| s.index()));
-    let analysed_audio = input.streams().best(media::Type::Audio).map(|s| s.index());
+    let analysed_video = best_stream(&input, media::Type::Video);
+    let analysed_audio = best_stream(&input, media::Type::Audio);
     let audio_minus_video_start_s = match (analysed_audio, analysed_video) {
         (Some(a), Some(v)) => match (streams[a].start_s, streams[v].start_s) {
             (Some(a), Some(v)) => Some(a - v),
@@ -107,6 +120,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
     let mut info = MediaInfo {
         path: path.display().to_string(),
         container: input.format().name().to_string(),
+        format: content_format(path, input.format().name(), boxes.as_ref()),
         duration_s,
         size_bytes,
         start_s,
@@ -183,8 +197,114 @@ fn rotation_deg(stream: &format::stream::Stream) -> Option<f64> {
     stream.metadata().get("rotate").and_then(|r| r.parse::<f64>().ok()).filter(|r| *r != 0.0)
 }
 
+/// The file length that a RIFF (WAV, AVI) or Matroska header declares, where it declares one:
+/// a cheap way to tell a file cut short without decoding it.
+fn declared_length(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path).ok()?.take(EBML_HEADER_BYTES).read_to_end(&mut head).ok()?;
+    if head.len() >= 12 && (&head[..4] == b"RIFF") {
+        let size = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+        // Streaming writers leave 0 or 0xFFFFFFFF (and RF64 files say so) for "unknown".
+        return (size != 0 && size != u32::MAX).then(|| u64::from(size) + 8);
+    }
+    if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        // EBML header: id, size, payload; then the Segment: id 0x18538067, size.
+        let (header_len, header_size_len) = ebml_vint(&head[4..])?;
+        let segment_at = 4 + header_size_len + usize::try_from(header_len?).ok()?;
+        if head.get(segment_at..segment_at + 4)? != [0x18, 0x53, 0x80, 0x67] {
+            return None;
+        }
+        let (segment_len, size_len) = ebml_vint(&head[segment_at + 4..])?;
+        return segment_len.map(|len| (segment_at + 4 + size_len) as u64 + len);
+    }
+    None
+}
+
+/// An EBML variable-length size: (value, `None` when "unknown"; bytes it takes).
+fn ebml_vint(bytes: &[u8]) -> Option<(Option<u64>, usize)> {
+    let first = *bytes.first()?;
+    let len = first.leading_zeros() as usize + 1;
+    if len > 8 {
+        return None;
+    }
+    let mut value = u64::from(first) & (0xff >> len);
+    for &b in bytes.get(1..len)? {
+        value = (value << 8) | u64::from(b);
+    }
+    let all_ones = (1u64 << (7 * len)) - 1;
+    Some(((value != all_ones).then_some(value), len))
+}
+
+/// The container named from the file's content: the ISO brand tells MP4 from MOV and M4A, the
+/// EBML doc type tells WebM from Matroska; otherwise FFmpeg's demuxer name.
+fn content_format(path: &Path, ffmpeg_name: &str, boxes: Option<&mp4::Mp4Boxes>) -> String {
+    if let Some(boxes) = boxes.filter(|_| ffmpeg_name.contains("mp4")) {
+        let brand = boxes.major_brand.as_deref().unwrap_or("qt  ");
+        return match brand {
+            "qt  " => "mov",
+            "M4A " | "M4B " | "M4P " => "m4a",
+            b if b.starts_with("3gp") || b.starts_with("3ge") || b.starts_with("3gg") => "3gp",
+            b if b.starts_with("3g2") => "3g2",
+            _ => "mp4",
+        }
+        .to_string();
+    }
+    if ffmpeg_name.contains("matroska") {
+        return matroska_doc_type(path).unwrap_or_else(|| "matroska".to_string());
+    }
+    ffmpeg_name.split(',').next().unwrap_or(ffmpeg_name).to_string()
+}
+
+/// How far into a Matroska file the EBML header's doc type is looked for.
+const EBML_HEADER_BYTES: u64 = 64;
+
+/// The EBML doc type (`webm` or `matroska`) from the file header.
+fn matroska_doc_type(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path).ok()?.take(EBML_HEADER_BYTES).read_to_end(&mut head).ok()?;
+    // DocType element id 0x4282, then a one-byte size (0x80 | length) and the ASCII name.
+    let at = head.windows(2).position(|w| w == [0x42, 0x82])?;
+    let len = usize::from(*head.get(at + 2)? & 0x7f);
+    let name = head.get(at + 3..at + 3 + len)?;
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
+/// The containers a file extension stands for; `None` for extensions with no fixed meaning.
+pub fn extension_formats(extension: &str) -> Option<&'static [&'static str]> {
+    Some(match extension.to_ascii_lowercase().as_str() {
+        // An M4A is an MP4 holding audio; the two brands are used for either.
+        "mp4" | "m4v" => &["mp4", "m4a"],
+        "m4a" => &["m4a", "mp4"],
+        "mov" | "qt" => &["mov"],
+        "3gp" => &["3gp"],
+        "mkv" | "mka" => &["matroska"],
+        "webm" => &["webm"],
+        "mp3" => &["mp3"],
+        "wav" => &["wav"],
+        "ogg" | "oga" | "opus" => &["ogg"],
+        "flac" => &["flac"],
+        "aac" => &["aac"],
+        "avi" => &["avi"],
+        _ => return None,
+    })
+}
+
+/// A warning when the file's extension names another container than its content.
+pub fn extension_mismatch(info: &MediaInfo) -> Option<String> {
+    let extension = Path::new(&info.path).extension()?.to_str()?;
+    let expected = extension_formats(extension)?;
+    (!expected.contains(&info.format.as_str())).then(|| {
+        format!(
+            "the extension says .{extension} but the container is {}",
+            info.format.to_uppercase()
+        )
+    })
+}
+
 fn warnings(info: &MediaInfo) -> Vec<String> {
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = extension_mismatch(info).into_iter().collect();
     if info.analysed_video.is_none() {
         warnings.push("no video stream".to_string());
     }

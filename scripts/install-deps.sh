@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs what avsync needs to build and test, and only what is missing:
+#   - Debian/Ubuntu packages: a C toolchain, pkg-config, the FFmpeg development libraries, clang
+#     for bindgen (libclang and its headers), the ffmpeg tool (fixtures), espeak-ng and sox
+#     (speech fixtures), curl (to fetch Rust);
+#   - a Rust toolchain with clippy and rustfmt, through rustup, when cargo is missing or older
+#     than the crate's rust-version.
+# Runs apt as root, or through sudo. Safe to run again: it does nothing when all is there.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+APT=(apt-get -o DPkg::Lock::Timeout=120 -y -q)
+
+PACKAGES=(build-essential pkg-config libavcodec-dev libavformat-dev libavutil-dev
+  libswscale-dev libswresample-dev clang ffmpeg espeak-ng sox curl ca-certificates)
+# bindgen needs libclang and clang's own headers. Debian 12 names them after LLVM 14; elsewhere
+# the unversioned development package brings the distribution's default.
+if apt-cache show libclang-common-14-dev >/dev/null 2>&1; then
+  PACKAGES+=(libclang1-14 libclang-common-14-dev)
+else
+  PACKAGES+=(libclang-dev)
+fi
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo "$@"
+  else
+    echo "install-deps.sh: need root or sudo to install: ${MISSING[*]}" >&2
+    exit 1
+  fi
+}
+
+MISSING=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    MISSING+=("$package")
+done
+if [ ${#MISSING[@]} -gt 0 ]; then
+  echo "install-deps.sh: installing ${MISSING[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive "${APT[@]}" update
+  as_root env DEBIAN_FRONTEND=noninteractive "${APT[@]}" install --no-install-recommends "${MISSING[@]}"
+fi
+
+# Rust: the crate's rust-version or newer, with clippy and rustfmt.
+NEED_RUST=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' "$HERE/Cargo.toml")
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+rust_ok() {
+  command -v cargo >/dev/null || return 1
+  local have
+  have=$(rustc --version | awk '{print $2}')
+  [ "$(printf '%s\n%s\n' "$NEED_RUST" "$have" | sort -V | head -1)" = "$NEED_RUST" ]
+}
+if ! rust_ok; then
+  if command -v rustup >/dev/null; then
+    rustup update stable
+    rustup default stable
+  else
+    echo "install-deps.sh: installing Rust (rustup, stable, minimal profile)"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+      sh -s -- -y --profile minimal --default-toolchain stable -c clippy -c rustfmt
+    . "$HOME/.cargo/env"
+  fi
+fi
+if command -v rustup >/dev/null; then
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+  rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+fi
+rust_ok || { echo "install-deps.sh: Rust $NEED_RUST or newer is needed" >&2; exit 1; }

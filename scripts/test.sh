@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Quick start, step 2, and what CI runs: installs what is missing, then checks formatting,
+# lints (warnings are errors) and runs every test. The test fixtures are generated on first use
+# (testdata/generate.sh); tests on the shared corpus skip with a message when ../shared/corpus
+# is absent.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/install-deps.sh
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+step() { echo "== $* ($(date +%T))"; "$@"; }
+step cargo fmt --check
+step cargo clippy --locked --all-targets -- -D warnings
+step cargo test --locked

@@ -1,0 +1,388 @@
+//! `avsync preflight`: checks the inputs of a lip-sync job against a service's published limits
+//! before the job is paid for and queued. A Kling job takes minutes to queue and costs money; a
+//! rejected input wastes both.
+//!
+//! The limits live in one table, [`TARGETS`]: a new service is a few lines there. The container
+//! is judged by the file's content (an MP4 renamed `.mov` is an MP4), and a disagreement with
+//! the extension is pointed out.
+
+use crate::error::{Error, Result};
+use crate::media::{self, MediaInfo};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Version tag of the preflight JSON.
+pub const SCHEMA: &str = "avsync-preflight/1";
+
+/// The services' "MB" is taken as 10^6 bytes: the stricter reading, so that a file that passes
+/// here is not refused there.
+const MB: u64 = 1_000_000;
+
+/// What one input of a job must satisfy. `None` means no limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Containers accepted, by content: `mp4`, `mov`, `mp3`, `wav`, `ogg`, `m4a`, `aac`, ...
+    pub formats: Option<&'static [&'static str]>,
+    pub max_bytes: Option<u64>,
+    pub min_duration_s: Option<f64>,
+    pub max_duration_s: Option<f64>,
+    /// Bounds on both the width and the height of the picture, in pixels.
+    pub min_side_px: Option<u32>,
+    pub max_side_px: Option<u32>,
+}
+
+impl Limits {
+    const NONE: Limits = Limits {
+        formats: None,
+        max_bytes: None,
+        min_duration_s: None,
+        max_duration_s: None,
+        min_side_px: None,
+        max_side_px: None,
+    };
+}
+
+/// A lip-sync service and its input limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub video: Limits,
+    /// Limits for the separate audio file; `None` when the service takes none.
+    pub audio: Option<Limits>,
+    /// The video must show a clear frontal face.
+    pub frontal_face: bool,
+}
+
+/// The services, from their published API limits.
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "kling-fal",
+        description: "Kling lip-sync on fal.ai (fal-ai/kling-video/lipsync/audio-to-video)",
+        video: Limits {
+            formats: Some(&["mp4", "mov"]),
+            max_bytes: Some(100 * MB),
+            min_duration_s: Some(2.0),
+            max_duration_s: Some(10.0),
+            min_side_px: Some(720),
+            max_side_px: Some(1920),
+        },
+        audio: Some(Limits {
+            formats: Some(&["mp3", "wav", "ogg", "m4a", "aac"]),
+            max_bytes: Some(5 * MB),
+            min_duration_s: Some(2.0),
+            max_duration_s: Some(60.0),
+            ..Limits::NONE
+        }),
+        frontal_face: false,
+    },
+    Target {
+        name: "kling-api",
+        description: "Kling official API (identify-face + advanced lip-sync)",
+        video: Limits {
+            formats: Some(&["mp4", "mov"]),
+            max_bytes: Some(100 * MB),
+            min_duration_s: Some(2.0),
+            max_duration_s: Some(60.0),
+            min_side_px: Some(512),
+            max_side_px: Some(2160),
+        },
+        audio: Some(Limits {
+            formats: Some(&["mp3", "wav", "m4a", "aac"]),
+            max_bytes: Some(5 * MB),
+            min_duration_s: Some(2.0),
+            max_duration_s: Some(60.0),
+            ..Limits::NONE
+        }),
+        frontal_face: false,
+    },
+    Target {
+        name: "useapi",
+        description: "useapi.net Kling lip-sync endpoint",
+        video: Limits { max_duration_s: Some(60.0), ..Limits::NONE },
+        audio: None,
+        frontal_face: true,
+    },
+];
+
+/// The target called `name`, or a usage error listing the known ones.
+pub fn target(name: &str) -> Result<&'static Target> {
+    TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
+        let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+        Error::usage(format!("unknown target '{name}': use one of {}", names.join(", ")))
+    })
+}
+
+/// Judges whether a video shows a clear frontal face. The face detector implements it; until
+/// one is passed to [`run`], the rule is reported as not checked.
+pub trait FaceCheck {
+    fn frontal_face(&self, video: &Path) -> Result<RuleCheck>;
+}
+
+/// The outcome of one rule on a measured value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleCheck {
+    pub status: Status,
+    /// What was measured, in words with units.
+    pub measured: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The rule could not be checked (no AUDIO given, or no face detector yet).
+    NotChecked,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rule {
+    /// `video` or `audio`.
+    pub input: &'static str,
+    /// `format`, `size`, `duration`, `width`, `height` or `frontal_face`.
+    pub rule: &'static str,
+    /// The limit in words, e.g. `2–10 s`.
+    pub limit: String,
+    #[serde(flatten)]
+    pub check: RuleCheck,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Preflight {
+    pub schema: &'static str,
+    pub target: &'static str,
+    pub description: &'static str,
+    pub video: String,
+    pub audio: Option<String>,
+    pub rules: Vec<Rule>,
+    /// `pass` when no rule failed, `fail` otherwise.
+    pub verdict: Status,
+}
+
+impl Preflight {
+    /// The process exit code: 0 when no rule failed, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.verdict == Status::Fail)
+    }
+}
+
+/// Checks `video` (and `audio`, when given) against `target`.
+pub fn run(
+    target: &'static Target,
+    video: &Path,
+    audio: Option<&Path>,
+    face: Option<&dyn FaceCheck>,
+) -> Result<Preflight> {
+    let video_info = media::probe(video)?;
+    if video_info.analysed_video.is_none() {
+        return Err(Error::input(video, "has no video stream"));
+    }
+    let mut rules = limit_rules("video", &target.video, &video_info);
+    if let Some(limits) = &target.audio {
+        match audio {
+            Some(path) => {
+                let info = media::probe(path)?;
+                if info.analysed_audio.is_none() {
+                    return Err(Error::input(path, "has no audio stream"));
+                }
+                rules.extend(limit_rules("audio", limits, &info));
+            }
+            None => rules.extend(
+                limit_rules("audio", limits, &video_info)
+                    .into_iter()
+                    .map(|rule| Rule { check: not_checked("no AUDIO given"), ..rule }),
+            ),
+        }
+    }
+    if target.frontal_face {
+        let check = match face {
+            Some(face) => face.frontal_face(video)?,
+            None => not_checked("needs the face detector"),
+        };
+        rules.push(Rule {
+            input: "video",
+            rule: "frontal_face",
+            limit: "a clear frontal face".to_string(),
+            check,
+        });
+    }
+    let verdict = if rules.iter().any(|r| r.check.status == Status::Fail) {
+        Status::Fail
+    } else {
+        Status::Pass
+    };
+    Ok(Preflight {
+        schema: SCHEMA,
+        target: target.name,
+        description: target.description,
+        video: video.display().to_string(),
+        audio: audio.map(|a| a.display().to_string()),
+        rules,
+        verdict,
+    })
+}
+
+fn not_checked(why: &str) -> RuleCheck {
+    RuleCheck { status: Status::NotChecked, measured: "-".to_string(), note: Some(why.to_string()) }
+}
+
+fn judged(pass: bool, measured: String) -> RuleCheck {
+    RuleCheck { status: if pass { Status::Pass } else { Status::Fail }, measured, note: None }
+}
+
+/// The rules `limits` set, judged on the probed file.
+fn limit_rules(input: &'static str, limits: &Limits, info: &MediaInfo) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    let mut rule = |rule: &'static str, limit: String, check: RuleCheck| {
+        rules.push(Rule { input, rule, limit, check });
+    };
+    if let Some(formats) = limits.formats {
+        let accepted = formats.contains(&info.format.as_str())
+            // An audio-only MP4 is an M4A whatever its brand says.
+            || (info.format == "mp4" && info.analysed_video.is_none() && formats.contains(&"m4a"));
+        let mut check = judged(accepted, info.format.to_uppercase());
+        check.note = media::extension_mismatch(info);
+        rule("format", formats.join(", "), check);
+    }
+    if let Some(max) = limits.max_bytes {
+        let measured = format!("{} ({} bytes)", megabytes(info.size_bytes), info.size_bytes);
+        let limit = format!("at most {} MB", max as f64 / MB as f64);
+        rule("size", limit, judged(info.size_bytes <= max, measured));
+    }
+    if limits.min_duration_s.is_some() || limits.max_duration_s.is_some() {
+        let limit = range_words(limits.min_duration_s, limits.max_duration_s, "s");
+        let check = match info.duration_s {
+            Some(d) => judged(
+                limits.min_duration_s.is_none_or(|min| d >= min)
+                    && limits.max_duration_s.is_none_or(|max| d <= max),
+                format!("{d:.2} s"),
+            ),
+            None => judged(false, "unknown".to_string()),
+        };
+        rule("duration", limit, check);
+    }
+    if limits.min_side_px.is_some() || limits.max_side_px.is_some() {
+        let limit =
+            range_words(limits.min_side_px.map(f64::from), limits.max_side_px.map(f64::from), "px");
+        let (width, height, rotated) = displayed_size(info);
+        for (name, value) in [("width", width), ("height", height)] {
+            let mut check = judged(
+                limits.min_side_px.is_none_or(|min| value >= min)
+                    && limits.max_side_px.is_none_or(|max| value <= max),
+                format!("{value} px"),
+            );
+            if rotated {
+                check.note = Some("as displayed (the stream carries a rotation)".to_string());
+            }
+            rule(name, limit.clone(), check);
+        }
+    }
+    rules
+}
+
+/// The analysed video's width and height as displayed (swapped for a quarter-turn rotation).
+fn displayed_size(info: &MediaInfo) -> (u32, u32, bool) {
+    let Some(video) = info.analysed_video.and_then(|i| info.streams[i].video.as_ref()) else {
+        return (0, 0, false);
+    };
+    let quarter_turn = video.rotation_deg.is_some_and(|r| (r.abs() - 90.0).abs() < 1.0);
+    if quarter_turn {
+        (video.height, video.width, true)
+    } else {
+        (video.width, video.height, false)
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / MB as f64)
+}
+
+/// `2–10 s`, `at least 2 s`, `at most 60 s`.
+fn range_words(min: Option<f64>, max: Option<f64>, unit: &str) -> String {
+    match (min, max) {
+        (Some(min), Some(max)) => format!("{min}–{max} {unit}"),
+        (Some(min), None) => format!("at least {min} {unit}"),
+        (None, Some(max)) => format!("at most {max} {unit}"),
+        (None, None) => "any".to_string(),
+    }
+}
+
+/// Human-readable preflight output: one line per rule, then the verdict.
+pub fn render_text(preflight: &Preflight) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "preflight {}: {}", preflight.target, preflight.description);
+    let _ = writeln!(out, "  video  {}", preflight.video);
+    if let Some(audio) = &preflight.audio {
+        let _ = writeln!(out, "  audio  {audio}");
+    }
+    for rule in &preflight.rules {
+        let status = match rule.check.status {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NotChecked => "NOT CHECKED",
+        };
+        let _ = write!(
+            out,
+            "  {status:<11}  {} {:<12}  {:<28}  limit: {}",
+            rule.input, rule.rule, rule.check.measured, rule.limit
+        );
+        if let Some(note) = &rule.check.note {
+            let _ = write!(out, "  ({note})");
+        }
+        out.push('\n');
+    }
+    let failed: Vec<String> = preflight
+        .rules
+        .iter()
+        .filter(|r| r.check.status == Status::Fail)
+        .map(|r| format!("{} {}", r.input, r.rule))
+        .collect();
+    let unchecked = preflight.rules.iter().filter(|r| r.check.status == Status::NotChecked).count();
+    let mut verdict = if failed.is_empty() {
+        "PASS: no rule failed".to_string()
+    } else {
+        format!(
+            "FAIL: {} of {} rules failed ({})",
+            failed.len(),
+            preflight.rules.len(),
+            failed.join(", ")
+        )
+    };
+    if unchecked > 0 {
+        let _ = write!(verdict, "; {unchecked} not checked");
+    }
+    let _ = writeln!(out, "{verdict}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_has_a_unique_name_and_some_video_rule() {
+        for (i, t) in TARGETS.iter().enumerate() {
+            assert!(TARGETS[i + 1..].iter().all(|o| o.name != t.name), "{} twice", t.name);
+            let v = &t.video;
+            assert!(
+                v.formats.is_some() || v.max_bytes.is_some() || v.max_duration_s.is_some(),
+                "{} has no video limits",
+                t.name
+            );
+        }
+        assert!(target("kling-fal").is_ok());
+        let err = target("kling").unwrap_err().to_string();
+        assert!(err.contains("kling-fal, kling-api, useapi"), "{err}");
+    }
+
+    #[test]
+    fn ranges_read_in_words() {
+        assert_eq!(range_words(Some(2.0), Some(10.0), "s"), "2–10 s");
+        assert_eq!(range_words(None, Some(60.0), "s"), "at most 60 s");
+        assert_eq!(range_words(Some(720.0), Some(1920.0), "px"), "720–1920 px");
+    }
+}

@@ -1,0 +1,127 @@
+//! `avsync preflight`: every rule reported with its measured value, exit 1 when one fails.
+
+mod common;
+
+use common::{avsync, corpus, fixture};
+use std::process::Command;
+
+fn preflight_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["preflight"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--json", "-"]);
+    let (code, stdout, stderr) = avsync(&all);
+    assert!(code == 0 || code == 1, "{args:?}: exit {code}: {stderr}");
+    (code, serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+}
+
+fn status_of<'a>(report: &'a serde_json::Value, input: &str, rule: &str) -> &'a str {
+    report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["input"] == input && r["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {input} {rule} rule in {report}"))["status"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn a_30_s_video_fails_kling_fal_on_its_duration_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("long.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i"])
+        .arg("color=c=gray:s=1280x720:r=5:d=30")
+        .args(["-c:v", "libx264", "-preset", "ultrafast"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let audio = fixture("click_s16.wav").path.display().to_string();
+    let video_arg = video.display().to_string();
+    let (code, report) = preflight_json(&[&video_arg, &audio, "--target", "kling-fal"]);
+    assert_eq!(code, 1);
+    assert_eq!(report["verdict"], "fail");
+    assert_eq!(status_of(&report, "video", "duration"), "fail");
+    let duration = report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "duration");
+    assert_eq!(duration.unwrap()["measured"], "30.00 s");
+    for rule in ["format", "size", "width", "height"] {
+        assert_eq!(status_of(&report, "video", rule), "pass", "video {rule}");
+    }
+    for rule in ["format", "size", "duration"] {
+        assert_eq!(status_of(&report, "audio", rule), "pass", "audio {rule}");
+    }
+    // The same video is fine for the official API, which takes up to 60 s.
+    let (code, report) = preflight_json(&[&video_arg, &audio, "--target", "kling-api"]);
+    assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn the_container_decides_the_format_and_a_wrong_extension_is_pointed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    // An MP4 named .mov passes (MP4 is accepted) with a note; named .mkv it still passes.
+    for name in ["clip.mov", "clip.mkv"] {
+        let renamed = dir.path().join(name);
+        std::fs::copy(&fixture("h264_aac_25.mp4").path, &renamed).unwrap();
+        let (_, report) = preflight_json(&[renamed.to_str().unwrap(), "--target", "kling-fal"]);
+        let format = report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "format");
+        let format = format.unwrap();
+        assert_eq!(format["status"], "pass");
+        assert_eq!(format["measured"], "MP4");
+        let ext = name.rsplit('.').next().unwrap();
+        assert_eq!(format["note"], format!("the extension says .{ext} but the container is MP4"));
+    }
+    // A WebM is no MP4, whatever its name.
+    let webm = dir.path().join("clip.mp4");
+    std::fs::copy(&fixture("vp9_opus_30.webm").path, &webm).unwrap();
+    let (code, report) = preflight_json(&[webm.to_str().unwrap(), "--target", "kling-fal"]);
+    assert_eq!(code, 1);
+    assert_eq!(status_of(&report, "video", "format"), "fail");
+}
+
+#[test]
+fn the_face_rule_is_reported_as_not_checked_until_the_detector_lands() {
+    let video = fixture("h264_aac_25.mp4").path.display().to_string();
+    let (code, report) = preflight_json(&[&video, "--target", "useapi"]);
+    assert_eq!(code, 0);
+    assert_eq!(status_of(&report, "video", "duration"), "pass");
+    assert_eq!(status_of(&report, "video", "frontal_face"), "not_checked");
+    let (code, stdout, _) = avsync(&["preflight", &video, "--target", "useapi"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("NOT CHECKED") && stdout.contains("needs the face detector"));
+}
+
+#[test]
+fn every_rule_of_every_target_is_reported_on_the_corpus() {
+    let Some(corpus) = corpus("every_rule_of_every_target_is_reported_on_the_corpus") else {
+        return;
+    };
+    let manifest = std::fs::read_to_string(corpus.join("manifest.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = manifest.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    let file_of = |id: &str| rows.iter().find(|r| r[0] == id).map(|r| corpus.join(r[1]));
+    let mut failed = 0;
+    let mut checked = 0;
+    for row in rows.iter().filter(|r| !r[6].is_empty() && r[6] != "-") {
+        let video = corpus.join(row[1]);
+        let audio = file_of(row[4]).filter(|_| !row[4].is_empty());
+        for (target, rules) in [("kling-fal", 8), ("kling-api", 8), ("useapi", 2)] {
+            let mut args = vec![video.to_str().unwrap()];
+            if let Some(audio) = &audio {
+                args.push(audio.to_str().unwrap());
+            }
+            args.extend_from_slice(&["--target", target]);
+            let (code, report) = preflight_json(&args);
+            let all = report["rules"].as_array().unwrap();
+            assert_eq!(all.len(), rules, "{target} on {}: {report}", video.display());
+            let any_fail = all.iter().any(|r| r["status"] == "fail");
+            assert_eq!(code, i32::from(any_fail), "{target} on {}", video.display());
+            for rule in all {
+                assert!(rule["measured"].is_string() && rule["limit"].is_string(), "{rule}");
+            }
+            failed += usize::from(any_fail);
+            checked += 1;
+        }
+    }
+    eprintln!("preflight on the corpus: {failed} of {checked} runs failed a rule");
+    assert!(checked > 0);
+}

@@ -1,0 +1,98 @@
+//! `avsync probe`: what every file contains, with ffprobe's durations.
+
+mod common;
+
+use common::{avsync, corpus, corpus_files, ffprobe, fixture, fixtures};
+use std::path::Path;
+
+/// `duration_s` must match ffprobe's format duration to this (seconds).
+const DURATION_TOLERANCE_S: f64 = 0.010;
+
+fn probe_json(path: &Path) -> serde_json::Value {
+    let (code, stdout, stderr) = avsync(&["probe", "--json", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "probe {}: {stderr}", path.display());
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn ffprobe_duration_s(path: &Path) -> f64 {
+    ffprobe(path, &["-show_entries", "format=duration", "-of", "csv=p=0"]).trim().parse().unwrap()
+}
+
+fn durations_match(files: &[std::path::PathBuf]) {
+    for path in files {
+        let ours = probe_json(path)["duration_s"].as_f64().unwrap();
+        let theirs = ffprobe_duration_s(path);
+        assert!(
+            (ours - theirs).abs() <= DURATION_TOLERANCE_S,
+            "{}: duration {ours} s, ffprobe {theirs} s",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn durations_match_ffprobe_on_every_fixture() {
+    let files: Vec<_> = fixtures().iter().map(|f| f.path.clone()).collect();
+    durations_match(&files);
+}
+
+#[test]
+fn durations_match_ffprobe_on_every_corpus_file() {
+    let Some(corpus) = corpus("durations_match_ffprobe_on_every_corpus_file") else { return };
+    let files = corpus_files(&corpus);
+    assert!(files.len() > 10, "corpus looks empty");
+    durations_match(&files);
+}
+
+#[test]
+fn streams_start_times_and_warnings_are_reported() {
+    let late = probe_json(&fixture("video_late_085.mp4").path);
+    assert_eq!(late["format"], "mp4");
+    let diff = late["audio_minus_video_start_s"].as_f64().unwrap();
+    assert!((diff + 0.85).abs() < 1e-3, "audio starts 0.85 s before the video: {diff}");
+    assert_eq!(late["analysed_video"], 0);
+    assert_eq!(late["analysed_audio"], 1);
+
+    let vfr = probe_json(&fixture("vfr_h264.mp4").path);
+    let warnings = vfr["warnings"].to_string();
+    assert!(vfr["streams"][0]["video"]["variable_frame_rate"] == true, "{vfr}");
+    assert!(warnings.contains("variable frame rate"), "{warnings}");
+
+    // Audio-only files probe too, and say what they lack.
+    let mp3 = probe_json(&fixture("click.mp3").path);
+    assert_eq!(mp3["format"], "mp3");
+    assert_eq!(mp3["analysed_video"], serde_json::Value::Null);
+    assert_eq!(mp3["streams"][0]["audio"]["sample_rate"], 44_100);
+    assert!(mp3["warnings"].to_string().contains("no video stream"));
+
+    let surround = probe_json(&fixture("h264_aac51_30.mp4").path);
+    assert_eq!(surround["streams"][1]["audio"]["channels"], 6);
+
+    let webm = probe_json(&fixture("vp9_opus_30.webm").path);
+    assert_eq!(webm["format"], "webm");
+    assert_eq!(webm["streams"][0]["codec"], "vp9");
+
+    let (code, text, _) = avsync(&["probe", fixture("h264_aac_23976.mp4").path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(text.contains("24000/1001 fps nominal"), "{text}");
+    assert!(text.contains("MP4 (FFmpeg: mov,mp4,m4a,3gp,3g2,mj2)"), "{text}");
+}
+
+#[test]
+fn rotation_and_very_short_clips_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let rotated = dir.path().join("rotated.mp4");
+    let source = fixture("h264_aac_25.mp4").path.to_str().unwrap().to_string();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(["-i", &source, "-t", "1", "-c", "copy", "-metadata:s:v:0", "rotate=90"])
+        .arg(&rotated)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let info = probe_json(&rotated);
+    let warnings = info["warnings"].to_string();
+    assert!(warnings.contains("rotation metadata of"), "{warnings}");
+    assert!(warnings.contains("very short"), "{warnings}");
+    assert!(info["streams"][0]["video"]["rotation_deg"].as_f64().unwrap().abs() == 90.0);
+}
