@@ -1,10 +1,11 @@
 //! The `avsync` command line: argument parsing and exit codes over the library.
 
+use avsync::cli::{GradeArgs, OutputArgs};
 use avsync::commands;
+use avsync::config::Config;
 use avsync::error::{Error, EXIT_USAGE};
-use avsync::grade::{Profile, DEFAULT_PROFILE};
-use avsync::report::OutputOptions;
-use clap::{Args, Parser, Subcommand};
+use avsync::report::emit;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,6 +15,10 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "avsync", version, about)]
 struct Cli {
+    /// Read defaults (profiles, policies, output directory, ...) from this TOML file instead of
+    /// ./avsync.toml. Command-line options override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,52 +32,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// Grading options shared by every measuring command.
-#[derive(Args, Clone, Debug)]
-struct GradeArgs {
-    /// Tolerance profile to grade against; repeat for several. One of broadcast (default),
-    /// cinema, ebu-r37, atsc, bt1359-detect, bt1359-accept.
-    #[arg(long = "profile", value_name = "P")]
-    profiles: Vec<String>,
-    /// Custom limits in ms, audio early/late, e.g. +40/-60; repeatable.
-    #[arg(long = "tolerance", value_name = "+A/-B", allow_hyphen_values = true)]
-    tolerances: Vec<String>,
-}
-
-#[expect(dead_code, reason = "the measuring commands land next and use it")]
-impl GradeArgs {
-    /// The profiles named, or the default profile when none is.
-    fn profiles(&self) -> Result<Vec<Profile>, Error> {
-        let mut profiles =
-            self.profiles.iter().map(|p| Profile::parse(p)).collect::<Result<Vec<_>, _>>()?;
-        for tolerance in &self.tolerances {
-            profiles.push(Profile::parse_tolerance(tolerance)?);
-        }
-        if profiles.is_empty() {
-            profiles.push(Profile::parse(DEFAULT_PROFILE)?);
-        }
-        Ok(profiles)
-    }
-}
-
-/// Output options shared by every measuring command.
-#[derive(Args, Clone, Debug)]
-struct OutputArgs {
-    /// Write the JSON report to PATH, or to stdout (and nothing else there) with `-`.
-    #[arg(long, value_name = "PATH|-")]
-    json: Option<PathBuf>,
-    /// Print nothing; the exit code tells the outcome.
-    #[arg(long, short)]
-    quiet: bool,
-}
-
-#[expect(dead_code, reason = "the measuring commands land next and use it")]
-impl OutputArgs {
-    fn options(&self) -> OutputOptions {
-        OutputOptions { json: self.json.clone(), quiet: self.quiet }
-    }
+    /// Grade saved JSON reports again and render them (terminal, JSON, JUnit, HTML, PNG)
+    /// without measuring again.
+    Report {
+        /// JSON files written by --json (an object, an array or JSON lines).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[command(flatten)]
+        grade: GradeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,6 +64,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8, Error> {
+    let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Probe { input, json } => {
             let info = commands::probe::run(&input)?;
@@ -103,6 +74,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 print!("{}", commands::probe::render_text(&info));
             }
             Ok(0)
+        }
+        Command::Report { reports, grade, output } => {
+            let reports = commands::report::run(&reports, &grade.options(&config)?)?;
+            Ok(emit(&reports, &output.options(&config))?.exit_code())
         }
     }
 }

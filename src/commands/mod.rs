@@ -2,3 +2,4 @@
 //! process exit to `main.rs`.
 
 pub mod probe;
+pub mod report;
