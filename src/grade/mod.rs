@@ -146,6 +146,16 @@ pub enum WindowPolicy {
     Ignore,
 }
 
+impl WindowPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowPolicy::Any => "any",
+            WindowPolicy::Stray => "stray",
+            WindowPolicy::Ignore => "ignore",
+        }
+    }
+}
+
 /// What becomes of a verdict whose offset's 95% interval reaches across a limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -157,6 +167,16 @@ pub enum MarginalPolicy {
     Fail,
     /// A marginal verdict is inconclusive (exit 3): the measurement cannot decide.
     Inconclusive,
+}
+
+impl MarginalPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarginalPolicy::Central => "central",
+            MarginalPolicy::Fail => "fail",
+            MarginalPolicy::Inconclusive => "inconclusive",
+        }
+    }
 }
 
 /// Everything grading needs besides the report.

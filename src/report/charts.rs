@@ -180,6 +180,99 @@ fn draw<DB: DrawingBackend>(
     }
 }
 
+/// Width of the legend column to the right of each plot, in pixels.
+const LEGEND_WIDTH: u32 = 250;
+/// Legend lines longer than this many characters wrap once.
+const LEGEND_WRAP_CHARS: usize = 30;
+
+/// How a legend entry is drawn.
+#[derive(Clone, Copy)]
+enum Mark {
+    Band,
+    Line,
+    Dashed,
+    Dot,
+    HollowDot,
+}
+
+/// Legend entries collected while drawing, drawn in a column beside the plot so that they
+/// never hide data.
+#[derive(Default)]
+struct Legend(Vec<(Mark, RGBAColor, String)>);
+
+impl Legend {
+    fn add(&mut self, mark: Mark, colour: impl Color, text: impl Into<String>) {
+        self.0.push((mark, colour.to_rgba(), text.into()));
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, top: i32) -> DrawResult<DB> {
+        let mut y = top;
+        for (mark, colour, text) in &self.0 {
+            let (x, mid) = (8, y + 7);
+            match mark {
+                Mark::Band => {
+                    area.draw(&Rectangle::new([(x, y + 1), (x + 22, y + 13)], colour.filled()))?
+                }
+                Mark::Line => {
+                    area.draw(&PathElement::new([(x, mid), (x + 22, mid)], colour.stroke_width(3)))?
+                }
+                Mark::Dashed => {
+                    for dash in [0, 9, 18] {
+                        area.draw(&PathElement::new(
+                            [(x + dash, mid), (x + dash + 5, mid)],
+                            colour.stroke_width(2),
+                        ))?;
+                    }
+                }
+                Mark::Dot => area.draw(&Circle::new((x + 11, mid), 5, colour.filled()))?,
+                Mark::HollowDot => {
+                    area.draw(&Circle::new((x + 11, mid), 5, colour.stroke_width(1)))?
+                }
+            }
+            for line in wrap(text) {
+                area.draw(&Text::new(line, (x + 30, y), font(14.0)))?;
+                y += 17;
+            }
+            y += 6;
+        }
+        Ok(())
+    }
+}
+
+/// `text` on one line, or on two split at a space near the middle when it is long.
+fn wrap(text: &str) -> Vec<String> {
+    if text.chars().count() <= LEGEND_WRAP_CHARS {
+        return vec![text.to_string()];
+    }
+    let middle = text.len() / 2;
+    let split = text
+        .match_indices(' ')
+        .map(|(i, _)| i)
+        .min_by_key(|&i| i.abs_diff(middle))
+        .unwrap_or(text.len());
+    let (first, rest) = text.split_at(split);
+    vec![first.to_string(), rest.trim_start().to_string()]
+}
+
+/// Splits `area` into the plot and the legend column beside it.
+fn with_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    let (w, _) = area.dim_in_pixel();
+    area.split_horizontally(w.saturating_sub(LEGEND_WIDTH))
+}
+
+/// Axis numbers without needless decimals.
+fn axis_number(value: &f64) -> String {
+    if value.fract().abs() < 1e-9 {
+        format!("{value:.0}")
+    } else if (value * 10.0).fract().abs() < 1e-6 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
 fn font(size: f64) -> TextStyle<'static> {
     (FONT_FAMILY, size).into_font().into()
 }
@@ -197,12 +290,13 @@ fn draw_offset<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     report: &Report,
 ) -> DrawResult<DB> {
-    let (_, h) = area.dim_in_pixel();
-    let (upper, lower) = area.split_vertically(h * 70 / 100);
+    let (plot, legend_area) = with_legend(area);
+    let (_, h) = plot.dim_in_pixel();
+    let (upper, lower) = plot.split_vertically(h * 70 / 100);
+    let mut legend = Legend::default();
     let threshold = report.grading.map_or(DEFAULT_WINDOW_CONFIDENCE, |g| g.window_confidence);
     let (start_s, end_s) = report.measured_span_s().unwrap_or((0.0, 1.0));
     let x_end = report.input.duration_s.unwrap_or(end_s).max(end_s).max(start_s + 1e-3);
-    let x_range = 0.0..x_end;
 
     let mut values: Vec<f64> = report.windows.iter().filter_map(|w| w.offset_ms).collect();
     for v in &report.verdicts {
@@ -226,12 +320,13 @@ fn draw_offset<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(0)
         .y_label_area_size(70)
-        .build_cartesian_2d(x_range.clone(), y_low..y_high)?;
+        .build_cartesian_2d(0.0..x_end, y_low..y_high)?;
     chart
         .configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
-        .y_desc("ms  (+ audio early / − late)")
+        .y_desc("ms (+ audio early, − late)")
+        .y_label_formatter(&axis_number)
         .y_label_style(font(14.0))
         .axis_desc_style(font(14.0))
         .x_labels(0)
@@ -246,15 +341,10 @@ fn draw_offset<DB: DrawingBackend>(
     for &i in &order {
         let v = &report.verdicts[i];
         let colour = profile_colour(i);
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(0.0, -v.late_ms), (x_end, v.early_ms)],
-                colour.mix(0.07).filled(),
-            )))?
-            .label(format!("{} +{}/-{} ms", v.profile, v.early_ms, v.late_ms))
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 18, y + 5)], colour.mix(0.5).filled())
-            });
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(0.0, -v.late_ms), (x_end, v.early_ms)],
+            colour.mix(0.07).filled(),
+        )))?;
         for limit in [v.early_ms, -v.late_ms] {
             chart.draw_series(DashedLineSeries::new(
                 [(0.0, limit), (x_end, limit)],
@@ -266,116 +356,121 @@ fn draw_offset<DB: DrawingBackend>(
         if let Some(t) = v.leaves_tolerance_at_s {
             chart
                 .draw_series(LineSeries::new([(t, y_low), (t, y_high)], colour.stroke_width(2)))?;
-            chart.draw_series(std::iter::once(Text::new(
-                format!("leaves {} at {:.1} s", v.profile, t),
-                (t, y_high),
-                font(13.0).color(&colour),
-            )))?;
+        }
+    }
+    for (i, v) in report.verdicts.iter().enumerate() {
+        let colour = profile_colour(i);
+        legend.add(
+            Mark::Band,
+            colour.mix(0.5),
+            format!("{} +{}/−{} ms", v.profile, v.early_ms, v.late_ms),
+        );
+        if let Some(t) = v.leaves_tolerance_at_s {
+            legend.add(Mark::Line, colour, format!("leaves {} at {:.1} s", v.profile, t));
         }
     }
     chart.draw_series(LineSeries::new([(0.0, 0.0), (x_end, 0.0)], BLACK.mix(0.35)))?;
 
     if let Some(offset) = report.offset_ms {
         if let Some(u) = report.uncertainty_ms.filter(|u| *u > 0.0) {
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(start_s, offset - u), (end_s, offset + u)],
-                    OFFSET_LINE.mix(0.12).filled(),
-                )))?
-                .label(format!("95% interval ±{u:.0} ms"))
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], OFFSET_LINE.mix(0.2).filled())
-                });
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(start_s, offset - u), (end_s, offset + u)],
+                OFFSET_LINE.mix(0.15).filled(),
+            )))?;
+            legend.add(Mark::Band, OFFSET_LINE.mix(0.25), format!("95% interval ±{u:.0} ms"));
         }
-        chart
-            .draw_series(LineSeries::new(
-                [(start_s, offset), (end_s, offset)],
-                OFFSET_LINE.stroke_width(2),
-            ))?
-            .label(format!("whole clip: {}", describe_offset(offset)))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], OFFSET_LINE.stroke_width(2)));
+        chart.draw_series(LineSeries::new(
+            [(start_s, offset), (end_s, offset)],
+            OFFSET_LINE.stroke_width(2),
+        ))?;
+        legend.add(Mark::Line, OFFSET_LINE, format!("whole clip: {}", describe_offset(offset)));
         if let Some(drift) = report.drift {
+            let significant = drift.uncertainty_ppm.is_none_or(|u| drift.ppm.abs() > u);
             let reference = drift.reference_s.unwrap_or((start_s + end_s) / 2.0);
             let at = |t: f64| offset + drift.ms_per_min / 60.0 * (t - reference);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(start_s, at(start_s)), (end_s, at(end_s))],
-                    10,
-                    4,
-                    DRIFT_LINE.stroke_width(2),
-                ))?
-                .label(format!("drift {:+.1} ms/min", drift.ms_per_min))
-                .legend(|(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], DRIFT_LINE.stroke_width(2))
-                });
+            let colour = if significant { DRIFT_LINE.to_rgba() } else { DRIFT_LINE.mix(0.4) };
+            chart.draw_series(DashedLineSeries::new(
+                [(start_s, at(start_s)), (end_s, at(end_s))],
+                10,
+                4,
+                colour.stroke_width(2),
+            ))?;
+            let note = if significant { "" } else { " (not significant)" };
+            legend.add(
+                Mark::Dashed,
+                colour,
+                format!("drift {:+.1} ms/min{note}", drift.ms_per_min),
+            );
         }
     }
 
     let outside: &[usize] = report.verdicts.first().map_or(&[], |v| &v.outside_windows);
-    let windows: Vec<(usize, f64, f64, f64, f64)> = report
-        .windows
-        .iter()
-        .enumerate()
-        .filter_map(|(i, w)| w.offset_ms.map(|o| (i, w.start_s, w.end_s, o, w.confidence)))
-        .collect();
-    for &(i, start, end, offset, confidence) in &windows {
-        let confident = confidence >= threshold;
-        let colour = if outside.contains(&i) { WINDOW_OUT } else { WINDOW_IN };
+    let mut shown = (false, false, false);
+    for (i, w) in report.windows.iter().enumerate() {
+        let Some(offset) = w.offset_ms else { continue };
+        let confident = w.confidence >= threshold;
+        let out = outside.contains(&i);
+        let colour = if out { WINDOW_OUT } else { WINDOW_IN };
         let style =
             if confident { colour.stroke_width(3) } else { colour.mix(0.35).stroke_width(1) };
-        chart.draw_series(LineSeries::new([(start, offset), (end, offset)], style))?;
-        let centre = ((start + end) / 2.0, offset);
+        chart.draw_series(LineSeries::new([(w.start_s, offset), (w.end_s, offset)], style))?;
+        let centre = ((w.start_s + w.end_s) / 2.0, offset);
         let marker = if confident {
             Circle::new(centre, 4, colour.filled())
         } else {
-            Circle::new(centre, 4, colour.mix(0.5).stroke_width(1))
+            Circle::new(centre, 4, colour.mix(0.6).stroke_width(1))
         };
         chart.draw_series(std::iter::once(marker))?;
+        match (confident, out) {
+            (true, false) => shown.0 = true,
+            (true, true) => shown.1 = true,
+            (false, _) => shown.2 = true,
+        }
     }
-    if !windows.is_empty() {
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-            .label("window (hollow: not confident)")
-            .legend(|(x, y)| Circle::new((x + 9, y), 4, WINDOW_IN.filled()));
+    if shown.0 {
+        legend.add(Mark::Dot, WINDOW_IN, "window");
     }
-    if !outside.is_empty() {
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-            .label(format!("outside {}", report.verdicts[0].profile))
-            .legend(|(x, y)| Circle::new((x + 9, y), 4, WINDOW_OUT.filled()));
+    if shown.1 {
+        legend.add(Mark::Dot, WINDOW_OUT, format!("window outside {}", report.verdicts[0].profile));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(font(13.0))
-        .background_style(WHITE.mix(0.88))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    if shown.2 {
+        legend.add(Mark::HollowDot, WINDOW_IN.mix(0.6), "window below the grading confidence");
+    }
 
-    // Confidence strip.
+    // Confidence strip: one bar per window, as wide as the hop between windows so that
+    // overlapping windows stay apart.
     let mut strip = ChartBuilder::on(&lower)
         .margin_left(12)
         .margin_right(12)
         .margin_bottom(8)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(x_range, 0.0..1.0)?;
+        .build_cartesian_2d(0.0..x_end, 0.0..1.0)?;
     strip
         .configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .y_labels(3)
         .x_desc("time in clip (s)")
         .y_desc("confidence")
+        .x_label_formatter(&axis_number)
+        .y_label_formatter(&axis_number)
         .label_style(font(14.0))
         .axis_desc_style(font(14.0))
         .draw()?;
+    let hop = report
+        .windows
+        .windows(2)
+        .map(|pair| pair[1].start_s - pair[0].start_s)
+        .filter(|d| *d > 0.0)
+        .fold(f64::INFINITY, f64::min);
     for w in &report.windows {
+        let centre = (w.start_s + w.end_s) / 2.0;
+        let half = (w.end_s - w.start_s).min(hop) * 0.45;
         let confident = w.confidence >= threshold && w.offset_ms.is_some();
-        let colour = if confident { WINDOW_IN.mix(0.55) } else { WINDOW_IN.mix(0.18) };
-        let inset = (w.end_s - w.start_s) * 0.04;
+        let colour = if confident { WINDOW_IN.mix(0.6) } else { WINDOW_IN.mix(0.2) };
         strip.draw_series(std::iter::once(Rectangle::new(
-            [(w.start_s + inset, 0.0), (w.end_s - inset, w.confidence.clamp(0.0, 1.0))],
+            [(centre - half, 0.0), (centre + half, w.confidence.clamp(0.0, 1.0))],
             colour.filled(),
         )))?;
     }
@@ -385,12 +480,9 @@ fn draw_offset<DB: DrawingBackend>(
         4,
         BLACK.mix(0.6).stroke_width(1),
     ))?;
-    strip.draw_series(std::iter::once(Text::new(
-        format!("graded from {threshold:.2}"),
-        (0.0, threshold),
-        font(12.0).color(&BLACK.mix(0.7)),
-    )))?;
-    Ok(())
+    legend.add(Mark::Band, WINDOW_IN.mix(0.6), "window confidence (bottom)");
+    legend.add(Mark::Dashed, BLACK.mix(0.6), format!("graded from confidence {threshold:.2}"));
+    legend.draw(&legend_area, 44)
 }
 
 /// The whole-clip correlation against lag, with the chosen peak and its 95% interval, and
@@ -400,16 +492,18 @@ fn draw_correlation<DB: DrawingBackend>(
     report: &Report,
     curve: &CorrelationCurve,
 ) -> DrawResult<DB> {
+    let (plot, legend_area) = with_legend(area);
+    let mut legend = Legend::default();
     let lag_low = curve.lags_ms.iter().copied().fold(f64::INFINITY, f64::min);
     let lag_high = curve.lags_ms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let score_low = curve.scores.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
     let score_high = curve.scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let (y_low, y_high) = padded(score_low, score_high.max(score_low + 1e-6), 0.02);
     let caption = match curve.peak_ms {
-        Some(peak) => format!("{} against lag (peak: {})", curve.label, describe_offset(peak)),
-        None => format!("{} against lag (no peak accepted)", curve.label),
+        Some(peak) => format!("{} (peak: {})", curve.label, describe_offset(peak)),
+        None => format!("{} (no peak accepted)", curve.label),
     };
-    let mut chart = ChartBuilder::on(area)
+    let mut chart = ChartBuilder::on(&plot)
         .caption(caption, font(20.0))
         .margin(12)
         .x_label_area_size(40)
@@ -417,60 +511,43 @@ fn draw_correlation<DB: DrawingBackend>(
         .build_cartesian_2d(lag_low..lag_high.max(lag_low + 1e-6), y_low..y_high)?;
     chart
         .configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
-        .x_desc("lag (ms, + audio early / − late)")
+        .x_desc("lag (ms, + audio early, − late)")
         .y_desc("score")
+        .x_label_formatter(&axis_number)
+        .y_label_formatter(&axis_number)
         .label_style(font(14.0))
         .axis_desc_style(font(14.0))
         .draw()?;
     chart.draw_series(LineSeries::new([(0.0, y_low), (0.0, y_high)], BLACK.mix(0.3)))?;
-    if let Some(peak) = curve.peak_ms {
-        if let Some(u) = report.uncertainty_ms.filter(|u| *u > 0.0) {
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(peak - u, y_low), (peak + u, y_high)],
-                    WINDOW_OUT.mix(0.15).filled(),
-                )))?
-                .label(format!("95% interval ±{u:.0} ms"))
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], WINDOW_OUT.mix(0.3).filled())
-                });
-        }
+    if let (Some(peak), Some(u)) = (curve.peak_ms, report.uncertainty_ms.filter(|u| *u > 0.0)) {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(peak - u, y_low), (peak + u, y_high)],
+            WINDOW_OUT.mix(0.18).filled(),
+        )))?;
+        legend.add(Mark::Band, WINDOW_OUT.mix(0.3), format!("95% interval ±{u:.0} ms"));
     }
     if let Some(noise) = curve.noise_level {
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(lag_low, noise), (lag_high, noise)],
-                6,
-                4,
-                BLACK.mix(0.55).stroke_width(1),
-            ))?
-            .label("noise level")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], BLACK.mix(0.55)));
+        chart.draw_series(DashedLineSeries::new(
+            [(lag_low, noise), (lag_high, noise)],
+            6,
+            4,
+            BLACK.mix(0.55).stroke_width(1),
+        ))?;
+        legend.add(Mark::Dashed, BLACK.mix(0.55), "noise level");
     }
-    chart
-        .draw_series(LineSeries::new(
-            curve.lags_ms.iter().copied().zip(curve.scores.iter().copied()),
-            AUDIO_COLOUR.stroke_width(2),
-        ))?
-        .label("score")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], AUDIO_COLOUR.stroke_width(2)));
+    chart.draw_series(LineSeries::new(
+        curve.lags_ms.iter().copied().zip(curve.scores.iter().copied()),
+        AUDIO_COLOUR.stroke_width(2),
+    ))?;
+    legend.add(Mark::Line, AUDIO_COLOUR, "score at each lag");
     if let Some(peak) = curve.peak_ms {
         let score = nearest(&curve.lags_ms, &curve.scores, peak);
-        chart
-            .draw_series(std::iter::once(Circle::new((peak, score), 6, WINDOW_OUT.filled())))?
-            .label(format!("chosen peak: {}", describe_offset(peak)))
-            .legend(|(x, y)| Circle::new((x + 9, y), 5, WINDOW_OUT.filled()));
+        chart.draw_series(std::iter::once(Circle::new((peak, score), 6, WINDOW_OUT.filled())))?;
+        legend.add(Mark::Dot, WINDOW_OUT, format!("chosen peak: {}", describe_offset(peak)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(font(13.0))
-        .background_style(WHITE.mix(0.88))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
-    Ok(())
+    legend.draw(&legend_area, 44)
 }
 
 /// The score at the lag nearest `lag`.
@@ -488,6 +565,7 @@ fn draw_signals<DB: DrawingBackend>(
     report: &Report,
     pair: &SignalPair,
 ) -> DrawResult<DB> {
+    let (plot, legend_area) = with_legend(area);
     let (from, to) = excerpt(report, pair);
     let panels: Vec<(String, f64)> = match report.offset_ms {
         Some(offset) => vec![
@@ -496,21 +574,22 @@ fn draw_signals<DB: DrawingBackend>(
         ],
         None => vec![("as recorded (offset 0); no offset measured".to_string(), 0.0)],
     };
-    let areas = area.split_evenly((panels.len(), 1));
+    let areas = plot.split_evenly((panels.len(), 1));
     for (panel, (title, shift_ms)) in areas.iter().zip(&panels) {
         let mut chart = ChartBuilder::on(panel)
             .caption(title, font(17.0))
             .margin(10)
             .x_label_area_size(32)
             .y_label_area_size(70)
-            .build_cartesian_2d(from..to, -0.05..1.15)?;
+            .build_cartesian_2d(from..to, -0.05..1.1)?;
         chart
             .configure_mesh()
-            .light_line_style(GRID)
+            .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .y_labels(0)
             .x_desc("time in clip (s)")
             .y_desc("normalised")
+            .x_label_formatter(&axis_number)
             .label_style(font(13.0))
             .axis_desc_style(font(13.0))
             .draw()?;
@@ -518,25 +597,13 @@ fn draw_signals<DB: DrawingBackend>(
         let reference =
             excerpt_points(&pair.reference.times_s, &pair.reference.values, from, to, 0.0);
         let audio = excerpt_points(&pair.audio.times_s, &pair.audio.values, from, to, shift_s);
-        chart
-            .draw_series(LineSeries::new(reference, REFERENCE_COLOUR.stroke_width(2)))?
-            .label(pair.reference.label.clone())
-            .legend(|(x, y)| {
-                PathElement::new([(x, y), (x + 18, y)], REFERENCE_COLOUR.stroke_width(2))
-            });
-        chart
-            .draw_series(LineSeries::new(audio, AUDIO_COLOUR.stroke_width(2)))?
-            .label(pair.audio.label.clone())
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], AUDIO_COLOUR.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(font(12.0))
-            .background_style(WHITE.mix(0.88))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        chart.draw_series(LineSeries::new(reference, REFERENCE_COLOUR.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(audio, AUDIO_COLOUR.stroke_width(2)))?;
     }
-    Ok(())
+    let mut legend = Legend::default();
+    legend.add(Mark::Line, AUDIO_COLOUR, pair.audio.label.clone());
+    legend.add(Mark::Line, REFERENCE_COLOUR, pair.reference.label.clone());
+    legend.draw(&legend_area, 40)
 }
 
 /// The excerpt to show: [`SIGNAL_EXCERPT_S`] around the middle of the most confident window

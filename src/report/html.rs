@@ -105,8 +105,8 @@ h2{font-size:1.15rem;margin:28px 0 8px;border-bottom:1px solid var(--line);paddi
 .banner.pass{background:var(--pass)}.banner.fail{background:var(--fail)}.banner.inconclusive,.banner.error{background:var(--inc)}
 .banner.marginal{background:var(--marg)}
 .banner .top{display:flex;justify-content:space-between;align-items:baseline;gap:8px}
-.banner .name{font-weight:600}.banner .limits{opacity:.9;font-size:.9em}
-.banner .result{font-size:1.35rem;font-weight:700;letter-spacing:.04em}
+.banner .name{font-weight:600;font-size:1.05em}.banner .limits{opacity:.9;font-size:.9em;white-space:nowrap}
+.banner .result{font-size:1.3rem;font-weight:700;letter-spacing:.04em;margin-top:2px}
 .banner p{margin:6px 0 0;font-size:.9em}
 .headline{font-size:1.15rem;margin:14px 0}
 .headline b{font-size:1.35rem}
@@ -239,7 +239,7 @@ fn article(report: &Report, id: &str) -> Result<String> {
     if report.verdicts.is_empty() {
         let _ = writeln!(
             html,
-            "<div class=\"banner {0}\"><div class=\"top\"><span class=\"name\">verdict</span><span class=\"result\">{1}</span></div><p>{2}</p></div>",
+            "<div class=\"banner {0}\"><div class=\"top\"><span class=\"name\">verdict</span></div><div class=\"result\">{1}</div><p>{2}</p></div>",
             report.verdict.as_str(),
             report.verdict.as_str().to_ascii_uppercase(),
             escape(&report.reason)
@@ -290,9 +290,11 @@ fn article(report: &Report, id: &str) -> Result<String> {
     if let Some(policy) = &report.grading {
         let _ = writeln!(
             html,
-            "<p class=\"note\">Graded with window policy <b>{:?}</b> (windows with confidence \
-             below {:.2} are shown but not graded) and marginal policy <b>{:?}</b>.</p>",
-            policy.window_policy, policy.window_confidence, policy.marginal
+            "<p class=\"note\">Graded with window policy <b>{}</b> (windows with confidence \
+             below {:.2} are shown but not graded) and marginal policy <b>{}</b>.</p>",
+            policy.window_policy.as_str(),
+            policy.window_confidence,
+            policy.marginal.as_str()
         );
     }
     html.push_str("</article>\n");
@@ -306,8 +308,8 @@ fn banner(v: &Verdict, index: usize) -> String {
     }
     format!(
         "<div class=\"banner {}\" style=\"border-left-color:{}\"><div class=\"top\">\
-         <span class=\"name\">{} <span class=\"limits\">+{}/−{} ms</span></span>\
-         <span class=\"result\">{}</span></div><p>{}</p></div>\n",
+         <span class=\"name\">{}</span><span class=\"limits\">+{}/−{} ms</span></div>\
+         <div class=\"result\">{}</div><p>{}</p></div>\n",
         result_class(v.result, v.marginal),
         profile_colour_hex(index),
         escape(&v.profile),
@@ -335,6 +337,9 @@ fn headline(report: &Report) -> String {
         let _ = write!(html, " · drift {:+.2} ms/min ({:+.1} ppm", d.ms_per_min, d.ppm);
         if let Some(u) = d.uncertainty_ppm {
             let _ = write!(html, " ±{u:.1}");
+            if d.ppm.abs() <= u {
+                html.push_str(", not significant");
+            }
         }
         html.push(')');
     }

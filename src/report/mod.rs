@@ -130,6 +130,9 @@ impl Method {
     }
 }
 
+/// Drift of 1 ppm (1 µs per s) in ms per minute: 1e-6 × 60 s × 1000 ms/s.
+pub const MS_PER_MIN_PER_PPM: f64 = 0.06;
+
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
     pub ms_per_min: f64,

@@ -93,32 +93,26 @@ pub fn emit(reports: &[Report], options: &OutputOptions) -> Result<Outcome> {
 
 /// The JSON text for `reports`: an object for one, an array for several, or JSON lines.
 fn render_json(reports: &[Report], options: &OutputOptions) -> Result<String> {
-    let values = reports
-        .iter()
-        .map(|report| {
-            let mut value = serde_json::to_value(report)?;
-            if !options.json_plots {
-                if let Some(object) = value.as_object_mut() {
-                    object.remove("plots");
-                }
-            }
-            Ok(value)
-        })
-        .collect::<serde_json::Result<Vec<_>>>();
+    let stripped: Vec<Report>;
+    let reports = if options.json_plots || reports.iter().all(|r| r.plots.is_none()) {
+        reports
+    } else {
+        stripped = reports.iter().map(|r| Report { plots: None, ..r.clone() }).collect();
+        &stripped
+    };
     let failed =
         |e: serde_json::Error| Error::Processing(format!("cannot serialise the report: {e}"));
-    let values = values.map_err(failed)?;
     let text = if options.jsonl {
-        let lines: Vec<String> = values
+        let lines: Vec<String> = reports
             .iter()
             .map(serde_json::to_string)
             .collect::<serde_json::Result<_>>()
             .map_err(failed)?;
         lines.join("\n")
-    } else if values.len() == 1 {
-        serde_json::to_string_pretty(&values[0]).map_err(failed)?
+    } else if reports.len() == 1 {
+        serde_json::to_string_pretty(&reports[0]).map_err(failed)?
     } else {
-        serde_json::to_string_pretty(&values).map_err(failed)?
+        serde_json::to_string_pretty(reports).map_err(failed)?
     };
     Ok(text + "\n")
 }

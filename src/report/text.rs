@@ -1,6 +1,6 @@
 //! Human-facing text: offsets always in words ("audio 40 ms late"), never a bare signed number.
 
-use super::{Outcome, Report, Verdict};
+use super::{Outcome, Report, Verdict, MS_PER_MIN_PER_PPM};
 use std::fmt::Write as _;
 
 /// Below this magnitude an offset is read as "in sync" in words.
@@ -75,7 +75,11 @@ fn measurement_text(report: &Report) -> String {
                 let _ = write!(text, " ±{u:.0} ms");
             }
             if let Some(drift) = &report.drift {
-                let _ = write!(text, ", drift {:+.1} ms/min", drift.ms_per_min);
+                let _ = write!(text, ", drift {:+.1}", drift.ms_per_min);
+                if let Some(u) = drift.uncertainty_ppm {
+                    let _ = write!(text, " ±{:.1}", u * MS_PER_MIN_PER_PPM);
+                }
+                text.push_str(" ms/min");
             }
             text
         }
