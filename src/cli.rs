@@ -39,7 +39,8 @@ pub struct GradeArgs {
     #[arg(long = "tolerance", value_name = "+A/-B", allow_hyphen_values = true)]
     pub tolerances: Vec<String>,
     /// How confident windows outside the limits count: any (one fails), stray (default:
-    /// isolated strays are forgiven, two in a row or more than 20% fail), ignore.
+    /// isolated strays are forgiven; outside windows back to back over two window lengths, or
+    /// more than 20% of them, fail), ignore.
     #[arg(long, value_enum, value_name = "POLICY")]
     pub window_policy: Option<WindowPolicy>,
     /// Windows with a confidence below this (0–1) are shown but not graded [default: 0.5].

@@ -128,6 +128,19 @@ fn junit_has_a_testcase_per_input_and_profile() {
     let skipped = cases[4].children().find(|n| n.has_tag_name("skipped")).expect("skipped");
     assert!(skipped.attribute("message").unwrap().contains("does not appear to belong"));
     assert!(cases[0].children().all(|n| !n.has_tag_name("failure") && !n.has_tag_name("skipped")));
+
+    // An input that could not be processed is one <error> case, and exit 4 for the batch.
+    let mut reports = standard_set();
+    reports.push(Report::error("broken.mp4", "broken.mp4: no video or audio stream"));
+    let xml = avsync::report::render_junit(&reports);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(doc.root_element().attribute("errors"), Some("1"));
+    let error = doc.descendants().find(|n| n.has_tag_name("error")).expect("an error case");
+    assert!(error.attribute("message").unwrap().contains("no video or audio stream"));
+    let outcome = emit(&reports, &quiet(OutputOptions::default())).unwrap();
+    assert_eq!(outcome.exit_code(), 4);
+    assert!(avsync::report::summary_line(&reports[3], false)
+        .ends_with("no video or audio stream ERROR"));
 }
 
 #[test]

@@ -54,6 +54,11 @@ pub const DEFAULT_WINDOW_CONFIDENCE: f64 = 0.5;
 /// most this share of the confident windows: one stray among five or more.
 pub const STRAY_MAX_SHARE: f64 = 0.2;
 
+/// Under [`WindowPolicy::Stray`], outside windows that run on back to back over at least this
+/// many window lengths are a sustained excursion, not a stray. Counting time rather than
+/// windows keeps overlapping windows, which share their data, from doubling one stray.
+pub const SUSTAINED_WINDOW_LENGTHS: f64 = 2.0;
+
 #[derive(Clone, Copy, Debug)]
 pub struct ProfileSpec {
     pub name: &'static str,
@@ -138,8 +143,8 @@ pub enum WindowPolicy {
     /// Any confident window outside the limits fails the profile.
     Any,
     /// Isolated outside windows are measurement strays and are forgiven; the profile fails
-    /// when two consecutive confident windows are outside (a sustained excursion), or when
-    /// outside windows make up more than [`STRAY_MAX_SHARE`] of the confident ones.
+    /// when outside windows run on back to back over two window lengths or more (a sustained
+    /// excursion), or make up more than 20% of the confident windows.
     #[default]
     Stray,
     /// Windows do not affect the verdict (whole-clip offset and drift only).
@@ -160,7 +165,7 @@ impl WindowPolicy {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum MarginalPolicy {
-    /// Pass or fail by the central value, flagged `marginal` and said in the reason.
+    /// Pass or fail by the central value, flagged marginal and said in the reason.
     #[default]
     Central,
     /// A marginal verdict fails.
@@ -211,7 +216,8 @@ impl Default for GradeOptions {
 
 /// Grades `report` against each profile and sets its verdicts, overall verdict and reason.
 ///
-/// An inconclusive measurement (no `offset_ms`) is inconclusive for every profile, with the
+/// With no profiles in `options`, the default profile is used. An inconclusive measurement
+/// (no `offset_ms`) is inconclusive for every profile, with the
 /// measurement's own reason. A report that already records an error is left alone. The overall
 /// verdict is the worst of the profiles' (fail > inconclusive > pass), so a CI job gates on
 /// every profile it names.
@@ -224,7 +230,14 @@ pub fn grade(report: &mut Report, options: &GradeOptions) {
         window_confidence: options.window_confidence,
         marginal: options.marginal,
     });
-    report.verdicts = options.profiles.iter().map(|p| grade_one(report, p, options)).collect();
+    let default_profiles;
+    let profiles = if options.profiles.is_empty() {
+        default_profiles = GradeOptions::default().profiles;
+        &default_profiles
+    } else {
+        &options.profiles
+    };
+    report.verdicts = profiles.iter().map(|p| grade_one(report, p, options)).collect();
     report.verdict = Outcome::worst(report.verdicts.iter().map(|v| v.result));
     if report.offset_ms.is_none() {
         return;
@@ -307,11 +320,12 @@ fn grade_one(report: &Report, profile: &Profile, options: &GradeOptions) -> Verd
         .collect();
     verdict.outside_windows = outside.iter().map(|&rank| confident[rank].0).collect();
     if !outside.is_empty() && options.window_policy != WindowPolicy::Ignore {
-        let consecutive = outside.windows(2).any(|pair| pair[1] == pair[0] + 1);
         let share = outside.len() as f64 / confident.len() as f64;
         let fails = match options.window_policy {
             WindowPolicy::Any => true,
-            WindowPolicy::Stray => consecutive || share > STRAY_MAX_SHARE,
+            WindowPolicy::Stray => {
+                sustained_excursion(&confident, &outside) || share > STRAY_MAX_SHARE
+            }
             WindowPolicy::Ignore => false,
         };
         let first = confident[outside[0]].1;
@@ -356,6 +370,29 @@ fn grade_one(report: &Report, profile: &Profile, options: &GradeOptions) -> Verd
     }
     verdict.reason = parts.join("; ");
     verdict
+}
+
+/// True when outside windows (ranks into `confident`) follow each other back to back, each
+/// starting before the previous one ends, over at least [`SUSTAINED_WINDOW_LENGTHS`] window
+/// lengths.
+fn sustained_excursion(confident: &[(usize, &Window)], outside: &[usize]) -> bool {
+    let length = |w: &Window| w.end_s - w.start_s;
+    let mut run_start = 0;
+    for k in 0..outside.len() {
+        if k > 0 {
+            let (prev, next) = (confident[outside[k - 1]].1, confident[outside[k]].1);
+            let joined = outside[k] == outside[k - 1] + 1 && next.start_s <= prev.end_s + 1e-9;
+            if !joined {
+                run_start = k;
+            }
+        }
+        let first = confident[outside[run_start]].1;
+        let last = confident[outside[k]].1;
+        if last.end_s - first.start_s >= SUSTAINED_WINDOW_LENGTHS * length(first) - 1e-9 {
+            return true;
+        }
+    }
+    false
 }
 
 /// The limits that lie inside the interval `offset ± half_width`, in words, if any.
@@ -515,6 +552,25 @@ mod tests {
         assert_eq!(report.verdict, Outcome::Fail);
         grade(&mut report, &options(&["broadcast"], WindowPolicy::Ignore));
         assert_eq!(report.verdict, Outcome::Pass);
+    }
+
+    #[test]
+    fn overlapping_windows_that_share_one_stray_are_not_a_sustained_excursion() {
+        // 4 s windows every 2 s: windows 4 and 5 overlap and both see the same bad stretch.
+        let mut report = measured(0.0, 3.0, &[(0.0, 0.9); 16]);
+        for (i, w) in report.windows.iter_mut().enumerate() {
+            w.start_s = i as f64 * 2.0;
+            w.end_s = w.start_s + 4.0;
+        }
+        report.windows[4].offset_ms = Some(-150.0);
+        report.windows[5].offset_ms = Some(-150.0);
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Stray));
+        assert_eq!(report.verdict, Outcome::Pass, "{}", report.reason);
+        // A third in a row covers 8 s, two window lengths: sustained (while 3 of 16 stays
+        // under the share limit).
+        report.windows[6].offset_ms = Some(-150.0);
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Stray));
+        assert_eq!(report.verdict, Outcome::Fail, "{}", report.reason);
     }
 
     #[test]

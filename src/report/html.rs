@@ -248,6 +248,12 @@ fn article(report: &Report, id: &str) -> Result<String> {
     html.push_str("</section>\n");
 
     html.push_str(&headline(report));
+    if report.verdict == Outcome::Error {
+        // Nothing was measured: the reason says what went wrong.
+        html.push_str(&media_table(report));
+        html.push_str("</article>\n");
+        return Ok(html);
+    }
 
     for chart in Chart::available(report) {
         let (title, caption) = chart_text(report, chart);

@@ -77,6 +77,23 @@ impl Report {
         }
     }
 
+    /// The report for an input that could not be processed, so that a batch goes on with the
+    /// other inputs: verdict `error` (exit 4, a JUnit `<error>`), `problem` as its reason.
+    pub fn error(path: impl Into<String>, problem: impl Into<String>) -> Report {
+        let input = InputSummary {
+            path: path.into(),
+            duration_s: None,
+            video: None,
+            audio: None,
+            audio_path: None,
+        };
+        Report {
+            verdict: Outcome::Error,
+            reason: problem.into(),
+            ..Report::new(input, Method::Content)
+        }
+    }
+
     /// The time span the measurement covers: from the first window's start to the last
     /// window's end, or the whole duration when there are no windows.
     pub fn measured_span_s(&self) -> Option<(f64, f64)> {

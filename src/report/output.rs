@@ -41,7 +41,7 @@ impl OutputOptions {
 /// Whether terminal text is coloured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
-    /// Colour when standard output is a terminal and `NO_COLOR` is not set.
+    /// Colour when standard output is a terminal and NO_COLOR is not set.
     #[default]
     Auto,
     Always,

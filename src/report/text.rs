@@ -83,6 +83,7 @@ fn measurement_text(report: &Report) -> String {
             }
             text
         }
+        None if report.verdict == Outcome::Error => format!("error: {}", report.reason),
         None => format!("inconclusive: {}", report.reason),
     }
 }
@@ -96,7 +97,7 @@ pub fn summary_line(report: &Report, color: bool) -> String {
         let _ = write!(line, ", {} {}", verdict.profile, verdict_word(verdict, color));
     }
     if report.verdict == Outcome::Error {
-        let _ = write!(line, ", {}", paint("ERROR", Outcome::Error, false, color));
+        let _ = write!(line, " {}", paint("ERROR", Outcome::Error, false, color));
     }
     line
 }
