@@ -125,6 +125,11 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.pass{color:var(--pass);font-weight:600}td.fail{color:var(--fail);font-weight:600}
 td.inconclusive,td.error{color:var(--inc);font-weight:600}td.marginal{color:var(--marg);font-weight:600}
 tr.low td{color:var(--muted)}
+.summary th,.summary td{white-space:nowrap}.summary tr:not(.why) td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:150px}
+.summary{font-size:.86em}.summary th,.summary td{padding:4px 6px}
+.scroll{overflow-x:auto}
+.summary tr.why td{white-space:normal;color:var(--muted);font-size:.9em;padding-top:0}
+.summary tr:has(+ tr.why) td{border-bottom:none}
 .media th{width:34%}
 .warnings li{color:#9a6700}
 nav{margin-bottom:12px}
@@ -170,11 +175,12 @@ fn summary_section(reports: &[Report], targets: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    html.push_str("<table class=\"summary\">\n<tr><th>input</th><th>offset</th><th>±95%</th><th>drift</th><th>confidence</th>");
+    html.push_str("<div class=\"scroll\"><table class=\"summary\">\n<tr><th>input</th><th>offset</th><th>±95%</th><th>drift</th><th>conf.</th>");
     for p in &profiles {
         let _ = write!(html, "<th>{}</th>", escape(p));
     }
-    html.push_str("<th>verdict</th><th>reason</th></tr>\n");
+    html.push_str("<th>verdict</th></tr>\n");
+    let columns = 6 + profiles.len();
     for (report, target) in reports.iter().zip(targets) {
         let _ = write!(
             html,
@@ -201,13 +207,13 @@ fn summary_section(reports: &[Report], targets: &[String]) -> String {
         }
         let _ = writeln!(
             html,
-            "<td class=\"{}\">{}</td><td>{}</td></tr>",
+            "<td class=\"{}\">{}</td></tr>\n<tr class=\"why\"><td colspan=\"{columns}\">{}</td></tr>",
             report.verdict.as_str(),
             report.verdict.as_str().to_ascii_uppercase(),
             escape(&report.reason)
         );
     }
-    html.push_str("</table>\n");
+    html.push_str("</table></div>\n");
     html
 }
 
