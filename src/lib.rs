@@ -7,7 +7,9 @@
 //! Sign convention everywhere: `offset_ms > 0` means the audio is early (leads the picture),
 //! `< 0` means it is late (ITU-R BT.1359 / EBU).
 
+pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod correlate;
 pub mod error;
 pub mod grade;

@@ -1,11 +1,11 @@
 //! The `avsync` command line: argument parsing and exit codes over the library.
 
+use avsync::cli::{GradeArgs, OutputArgs};
 use avsync::commands;
+use avsync::config::Config;
 use avsync::error::{Error, EXIT_USAGE};
-use avsync::grade::{Profile, DEFAULT_PROFILE};
-use avsync::media::{AudioOptions, ChannelSelect};
-use avsync::report::{self, OutputOptions};
-use clap::{Args, Parser, Subcommand};
+use avsync::report::{self, emit};
+use clap::{Parser, Subcommand};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +16,10 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "avsync", version, about)]
 struct Cli {
+    /// Read defaults (profiles, policies, output directory, ...) from this TOML file instead of
+    /// ./avsync.toml. Command-line options override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,80 +44,24 @@ enum Command {
         /// The service: kling-fal, kling-api or useapi.
         #[arg(long, value_name = "T")]
         target: String,
+        /// Write the rules as JSON to PATH, or to stdout (and nothing else there) with `-`.
+        #[arg(long, value_name = "PATH|-")]
+        json: Option<PathBuf>,
+        /// Print nothing; the exit code tells the outcome.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Grade saved JSON reports again and render them (terminal, JSON, JUnit, HTML, PNG)
+    /// without measuring again.
+    Report {
+        /// JSON files written by --json (an object, an array or JSON lines).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[command(flatten)]
+        grade: GradeArgs,
         #[command(flatten)]
         output: OutputArgs,
     },
-}
-
-/// Audio selection options shared by every command that decodes audio.
-#[derive(Args, Clone, Debug)]
-struct AudioArgs {
-    /// Which audio stream to analyse, counted among the audio streams from 0 (default: the
-    /// one FFmpeg picks as best).
-    #[arg(long, value_name = "N")]
-    audio_stream: Option<usize>,
-    /// Which channel to analyse: downmix (default), an index from 0, or a name such as FL, FR,
-    /// FC (the dialogue channel of 5.1), LFE, SL, SR.
-    #[arg(long, value_name = "CH", default_value = "downmix")]
-    audio_channel: ChannelSelect,
-}
-
-#[cfg_attr(not(test), expect(dead_code, reason = "the measuring commands land next and use it"))]
-impl AudioArgs {
-    /// Decoding options at the default analysis rate.
-    fn options(&self) -> AudioOptions {
-        AudioOptions {
-            stream: self.audio_stream,
-            channel: self.audio_channel.clone(),
-            ..AudioOptions::default()
-        }
-    }
-}
-
-/// Grading options shared by every measuring command.
-#[derive(Args, Clone, Debug)]
-struct GradeArgs {
-    /// Tolerance profile to grade against; repeat for several. One of broadcast (default),
-    /// cinema, ebu-r37, atsc, bt1359-detect, bt1359-accept.
-    #[arg(long = "profile", value_name = "P")]
-    profiles: Vec<String>,
-    /// Custom limits in ms, audio early/late, e.g. +40/-60; repeatable.
-    #[arg(long = "tolerance", value_name = "+A/-B", allow_hyphen_values = true)]
-    tolerances: Vec<String>,
-}
-
-#[expect(dead_code, reason = "the measuring commands land next and use it")]
-impl GradeArgs {
-    /// The profiles named, or the default profile when none is.
-    fn profiles(&self) -> Result<Vec<Profile>, Error> {
-        let mut profiles =
-            self.profiles.iter().map(|p| Profile::parse(p)).collect::<Result<Vec<_>, _>>()?;
-        for tolerance in &self.tolerances {
-            profiles.push(Profile::parse_tolerance(tolerance)?);
-        }
-        if profiles.is_empty() {
-            profiles.push(Profile::parse(DEFAULT_PROFILE)?);
-        }
-        Ok(profiles)
-    }
-}
-
-/// Output options shared by every measuring command.
-#[derive(Args, Clone, Debug)]
-struct OutputArgs {
-    /// Write the JSON report to PATH, or to stdout (and nothing else there) with `-`.
-    #[arg(long, value_name = "PATH|-")]
-    json: Option<PathBuf>,
-    /// Print nothing; the exit code tells the outcome.
-    #[arg(long, short)]
-    quiet: bool,
-}
-
-#[expect(dead_code, reason = "the measuring commands land next and use it")]
-impl OutputArgs {
-    fn options(&self) -> OutputOptions {
-        OutputOptions { json: self.json.clone(), quiet: self.quiet }
-    }
 }
 
 fn main() -> ExitCode {
@@ -135,6 +83,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8, Error> {
+    let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Probe { input, json } => {
             let info = commands::probe::run(&input)?;
@@ -145,16 +94,20 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Preflight { video, audio, target, output } => {
+        Command::Preflight { video, audio, target, json, quiet } => {
             let target = commands::preflight::target(&target)?;
             let preflight = commands::preflight::run(target, &video, audio.as_deref(), None)?;
-            if let Some(path) = &output.json {
+            if let Some(path) = &json {
                 report::write_text(path, &(to_json(&preflight)? + "\n"))?;
             }
-            if !output.quiet && output.json.as_deref() != Some(Path::new("-")) {
+            if !quiet && json.as_deref() != Some(Path::new("-")) {
                 print_stdout(&commands::preflight::render_text(&preflight))?;
             }
             Ok(preflight.exit_code())
+        }
+        Command::Report { reports, grade, output } => {
+            let reports = commands::report::run(&reports, &grade.options(&config)?)?;
+            Ok(emit(&reports, &output.options(&config))?.exit_code())
         }
     }
 }
@@ -171,29 +124,4 @@ fn print_stdout(text: &str) -> Result<(), Error> {
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Processing(format!("JSON output: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A command that flattens the audio options, as the measuring commands will.
-    #[derive(Parser)]
-    struct WithAudio {
-        #[command(flatten)]
-        audio: AudioArgs,
-    }
-
-    #[test]
-    fn audio_options_parse_streams_and_channels() {
-        let parsed = WithAudio::try_parse_from(["x"]).unwrap().audio.options();
-        assert_eq!((parsed.stream, parsed.channel), (None, ChannelSelect::Downmix));
-        let args = ["x", "--audio-stream", "1", "--audio-channel", "fc"];
-        let parsed = WithAudio::try_parse_from(args).unwrap().audio.options();
-        assert_eq!((parsed.stream, parsed.channel), (Some(1), ChannelSelect::Named("FC".into())));
-        let parsed = WithAudio::try_parse_from(["x", "--audio-channel", "2"]).unwrap();
-        assert_eq!(parsed.audio.options().channel, ChannelSelect::Index(2));
-        let err = WithAudio::try_parse_from(["x", "--audio-channel", "XYZ"]).err().unwrap();
-        assert!(err.to_string().contains("unknown channel 'XYZ'"), "{err}");
-    }
 }

@@ -3,3 +3,4 @@
 
 pub mod preflight;
 pub mod probe;
+pub mod report;

@@ -3,9 +3,15 @@
 //! A profile is a pair of limits: how far the audio may lead (be early) and how far it may lag
 //! (be late). Limits are stated as positive magnitudes; offsets follow the project's sign
 //! (`> 0` = audio early).
+//!
+//! A measurement fails a profile when any of three rules holds (see [`grade`]): the whole-clip
+//! offset is outside, confident windows are outside (under a [`WindowPolicy`]), or the drift
+//! carries the offset outside within the clip. An offset whose 95% interval reaches across a
+//! limit is *marginal*, which the verdict says in words and [`MarginalPolicy`] may turn into a
+//! failure or an inconclusive result.
 
 use crate::error::{Error, Result};
-use crate::report::{describe_offset, Outcome, Report, Verdict};
+use crate::report::{describe_offset, format_clock, Outcome, Report, Verdict, Window};
 use serde::{Deserialize, Serialize};
 
 /// The named profiles (**fixed** names; see design.md).
@@ -40,6 +46,18 @@ pub const PROFILES: &[ProfileSpec] = &[
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "broadcast";
+
+/// Windows whose confidence is below this are shown but not graded, by default.
+pub const DEFAULT_WINDOW_CONFIDENCE: f64 = 0.5;
+
+/// Under [`WindowPolicy::Stray`], isolated outside windows are forgiven while they make up at
+/// most this share of the confident windows: one stray among five or more.
+pub const STRAY_MAX_SHARE: f64 = 0.2;
+
+/// Under [`WindowPolicy::Stray`], outside windows that run on back to back over at least this
+/// many window lengths are a sustained excursion, not a stray. Counting time rather than
+/// windows keeps overlapping windows, which share their data, from doubling one stray.
+pub const SUSTAINED_WINDOW_LENGTHS: f64 = 2.0;
 
 #[derive(Clone, Copy, Debug)]
 pub struct ProfileSpec {
@@ -104,50 +122,332 @@ impl Profile {
     pub fn admits(&self, offset_ms: f64) -> bool {
         offset_ms <= self.early_ms && offset_ms >= -self.late_ms
     }
+
+    /// The limits in short form, e.g. `+30/-90 ms`.
+    pub fn limits_text(&self) -> String {
+        format!("+{}/-{} ms", self.early_ms, self.late_ms)
+    }
+
+    /// The profile and its limits in words, e.g.
+    /// `broadcast (audio up to 30 ms early, 90 ms late)`.
+    pub fn describe(&self) -> String {
+        format!("{} (audio up to {} ms early, {} ms late)", self.name, self.early_ms, self.late_ms)
+    }
+}
+
+/// How per-window offsets count towards a verdict. Only confident windows (confidence at or
+/// above [`GradeOptions::window_confidence`], with an offset) are graded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowPolicy {
+    /// Any confident window outside the limits fails the profile.
+    Any,
+    /// Isolated outside windows are measurement strays and are forgiven; the profile fails
+    /// when outside windows run on back to back over two window lengths or more (a sustained
+    /// excursion), or make up more than 20% of the confident windows.
+    #[default]
+    Stray,
+    /// Windows do not affect the verdict (whole-clip offset and drift only).
+    Ignore,
+}
+
+impl WindowPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowPolicy::Any => "any",
+            WindowPolicy::Stray => "stray",
+            WindowPolicy::Ignore => "ignore",
+        }
+    }
+}
+
+/// What becomes of a verdict whose offset's 95% interval reaches across a limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MarginalPolicy {
+    /// Pass or fail by the central value, flagged marginal and said in the reason.
+    #[default]
+    Central,
+    /// A marginal verdict fails.
+    Fail,
+    /// A marginal verdict is inconclusive (exit 3): the measurement cannot decide.
+    Inconclusive,
+}
+
+impl MarginalPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarginalPolicy::Central => "central",
+            MarginalPolicy::Fail => "fail",
+            MarginalPolicy::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// Everything grading needs besides the report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeOptions {
+    pub profiles: Vec<Profile>,
+    pub window_policy: WindowPolicy,
+    /// Windows below this confidence (0–1) are not graded.
+    pub window_confidence: f64,
+    pub marginal: MarginalPolicy,
+}
+
+/// The rules a report was graded under, recorded in it so that readers (and the plots) know
+/// which windows counted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GradePolicy {
+    pub window_policy: WindowPolicy,
+    pub window_confidence: f64,
+    pub marginal: MarginalPolicy,
+}
+
+impl Default for GradeOptions {
+    fn default() -> Self {
+        GradeOptions {
+            profiles: vec![Profile::parse(DEFAULT_PROFILE).expect("the default profile exists")],
+            window_policy: WindowPolicy::default(),
+            window_confidence: DEFAULT_WINDOW_CONFIDENCE,
+            marginal: MarginalPolicy::default(),
+        }
+    }
 }
 
 /// Grades `report` against each profile and sets its verdicts, overall verdict and reason.
 ///
-/// An inconclusive measurement is inconclusive for every profile. Otherwise a profile fails
-/// when the whole-clip offset lies outside its limits.
-pub fn grade(report: &mut Report, profiles: &[Profile]) {
-    report.verdicts = profiles.iter().map(|p| grade_one(report, p)).collect();
+/// With no profiles in `options`, the default profile is used. An inconclusive measurement
+/// (no `offset_ms`) is inconclusive for every profile, with the
+/// measurement's own reason. A report that already records an error is left alone. The overall
+/// verdict is the worst of the profiles' (fail > inconclusive > pass), so a CI job gates on
+/// every profile it names.
+pub fn grade(report: &mut Report, options: &GradeOptions) {
+    if report.verdict == Outcome::Error {
+        return;
+    }
+    report.grading = Some(GradePolicy {
+        window_policy: options.window_policy,
+        window_confidence: options.window_confidence,
+        marginal: options.marginal,
+    });
+    let default_profiles;
+    let profiles = if options.profiles.is_empty() {
+        default_profiles = GradeOptions::default().profiles;
+        &default_profiles
+    } else {
+        &options.profiles
+    };
+    report.verdicts = profiles.iter().map(|p| grade_one(report, p, options)).collect();
     report.verdict = Outcome::worst(report.verdicts.iter().map(|v| v.result));
-    if let Some(first) = report.verdicts.iter().find(|v| v.result == report.verdict) {
-        if report.offset_ms.is_some() {
-            report.reason = first.reason.clone();
-        }
+    if report.offset_ms.is_none() {
+        return;
+    }
+    let deciding = report.verdicts.iter().find(|v| v.result == report.verdict);
+    if let Some(verdict) = deciding {
+        report.reason = if report.verdicts.len() == 1 {
+            verdict.reason.clone()
+        } else {
+            let passed: Vec<&str> = report
+                .verdicts
+                .iter()
+                .filter(|v| v.result == Outcome::Pass)
+                .map(|v| v.profile.as_str())
+                .collect();
+            match verdict.result {
+                Outcome::Pass => format!("passes {}: {}", passed.join(", "), verdict.reason),
+                other => format!("{} {}: {}", other.as_str(), verdict.profile, verdict.reason),
+            }
+        };
     }
 }
 
-fn grade_one(report: &Report, profile: &Profile) -> Verdict {
-    let (result, reason) = match report.offset_ms {
-        None => (Outcome::Inconclusive, report.reason.clone()),
-        Some(offset) => {
-            let words = describe_offset(offset);
-            let limits = format!(
-                "{}: audio may be up to {} ms early and {} ms late",
-                profile.name, profile.early_ms, profile.late_ms
-            );
-            if profile.admits(offset) {
-                (Outcome::Pass, format!("{words} is within {limits}"))
-            } else {
-                (Outcome::Fail, format!("{words} is outside {limits}"))
-            }
-        }
-    };
-    Verdict {
+fn grade_one(report: &Report, profile: &Profile, options: &GradeOptions) -> Verdict {
+    let mut verdict = Verdict {
         profile: profile.name.clone(),
         early_ms: profile.early_ms,
         late_ms: profile.late_ms,
-        result,
-        reason,
+        result: Outcome::Inconclusive,
+        reason: String::new(),
+        marginal: false,
+        outside_windows: Vec::new(),
+        leaves_tolerance_at_s: None,
+    };
+    let Some(offset) = report.offset_ms else {
+        verdict.reason = if report.reason.is_empty() {
+            "nothing could be measured".to_string()
+        } else {
+            report.reason.clone()
+        };
+        return verdict;
+    };
+    let mut failures = Vec::new();
+    let mut notes = Vec::new();
+
+    // Rule 1: the whole-clip offset, with its uncertainty.
+    let mut words = describe_offset(offset);
+    if let Some(u) = report.uncertainty_ms {
+        words.push_str(&format!(" ±{u:.0} ms"));
     }
+    let inside = profile.admits(offset);
+    if inside {
+        notes.push(format!("{words} is within {}", profile.describe()));
+    } else {
+        failures.push(format!("{words} is outside {}", profile.describe()));
+    }
+    if let Some(crossed) = report.uncertainty_ms.and_then(|u| crossed_limits(profile, offset, u)) {
+        verdict.marginal = true;
+        let side = if inside { "marginal pass" } else { "marginal fail" };
+        let note = format!("its 95% interval reaches past the {crossed}: {side}");
+        if inside {
+            notes.push(note);
+        } else {
+            failures.push(note);
+        }
+    }
+
+    // Rule 2: confident windows.
+    let confident: Vec<(usize, &Window)> = report
+        .windows
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.offset_ms.is_some() && w.confidence >= options.window_confidence)
+        .collect();
+    let outside: Vec<usize> = confident
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, w))| !profile.admits(w.offset_ms.unwrap_or(0.0)))
+        .map(|(rank, _)| rank)
+        .collect();
+    verdict.outside_windows = outside.iter().map(|&rank| confident[rank].0).collect();
+    if !outside.is_empty() && options.window_policy != WindowPolicy::Ignore {
+        let share = outside.len() as f64 / confident.len() as f64;
+        let fails = match options.window_policy {
+            WindowPolicy::Any => true,
+            WindowPolicy::Stray => {
+                sustained_excursion(&confident, &outside) || share > STRAY_MAX_SHARE
+            }
+            WindowPolicy::Ignore => false,
+        };
+        let first = confident[outside[0]].1;
+        let summary = format!(
+            "{} of {} confident windows {} outside, the first at {}–{} ({})",
+            outside.len(),
+            confident.len(),
+            if outside.len() == 1 { "is" } else { "are" },
+            format_clock(first.start_s),
+            format_clock(first.end_s),
+            describe_offset(first.offset_ms.unwrap_or(0.0)),
+        );
+        if fails {
+            failures.push(summary);
+        } else {
+            notes.push(format!("{summary}; ignored as isolated strays (window policy 'stray')"));
+        }
+    }
+
+    // Rule 3: drift carrying the offset outside within the measured span.
+    if let Some(exit) = drift_exit(report, profile) {
+        verdict.leaves_tolerance_at_s = Some(exit.time_s);
+        if inside {
+            failures.push(format!(
+                "a drift of {:+.1} ms/min carries it past the {} at {}",
+                exit.ms_per_min,
+                exit.limit,
+                format_clock(exit.time_s)
+            ));
+        }
+    }
+
+    let central = if failures.is_empty() { Outcome::Pass } else { Outcome::Fail };
+    verdict.result = match (verdict.marginal, options.marginal) {
+        (true, MarginalPolicy::Fail) => Outcome::Fail,
+        (true, MarginalPolicy::Inconclusive) => Outcome::Inconclusive,
+        _ => central,
+    };
+    let mut parts = if failures.is_empty() { notes } else { failures };
+    if verdict.marginal && options.marginal != MarginalPolicy::Central {
+        parts.push(format!("graded {} by the marginal policy", verdict.result.as_str()));
+    }
+    verdict.reason = parts.join("; ");
+    verdict
+}
+
+/// True when outside windows (ranks into `confident`) follow each other back to back, each
+/// starting before the previous one ends, over at least [`SUSTAINED_WINDOW_LENGTHS`] window
+/// lengths.
+fn sustained_excursion(confident: &[(usize, &Window)], outside: &[usize]) -> bool {
+    let length = |w: &Window| w.end_s - w.start_s;
+    let mut run_start = 0;
+    for k in 0..outside.len() {
+        if k > 0 {
+            let (prev, next) = (confident[outside[k - 1]].1, confident[outside[k]].1);
+            let joined = outside[k] == outside[k - 1] + 1 && next.start_s <= prev.end_s + 1e-9;
+            if !joined {
+                run_start = k;
+            }
+        }
+        let first = confident[outside[run_start]].1;
+        let last = confident[outside[k]].1;
+        if last.end_s - first.start_s >= SUSTAINED_WINDOW_LENGTHS * length(first) - 1e-9 {
+            return true;
+        }
+    }
+    false
+}
+
+/// The limits that lie inside the interval `offset ± half_width`, in words, if any.
+fn crossed_limits(profile: &Profile, offset: f64, half_width: f64) -> Option<&'static str> {
+    let (low, high) = (offset - half_width, offset + half_width);
+    let early = low < profile.early_ms && high > profile.early_ms;
+    let late = low < -profile.late_ms && high > -profile.late_ms;
+    match (early, late) {
+        (true, true) => Some("early and late limits"),
+        (true, false) => Some("early limit"),
+        (false, true) => Some("late limit"),
+        (false, false) => None,
+    }
+}
+
+struct DriftExit {
+    time_s: f64,
+    ms_per_min: f64,
+    limit: &'static str,
+}
+
+/// Where the drift line leaves the profile's limits within the measured span, if it does.
+///
+/// The line passes through `offset_ms` at the drift's reference time and is followed over the
+/// span the windows cover (or the whole duration). A drift whose 95% interval includes zero is
+/// not significant and carries nothing anywhere.
+fn drift_exit(report: &Report, profile: &Profile) -> Option<DriftExit> {
+    let drift = report.drift?;
+    let offset = report.offset_ms?;
+    if drift.uncertainty_ppm.is_some_and(|u| drift.ppm.abs() <= u) || drift.ms_per_min == 0.0 {
+        return None;
+    }
+    let (start_s, end_s) = report.measured_span_s()?;
+    let reference_s = drift.reference_s.unwrap_or((start_s + end_s) / 2.0);
+    let slope_ms_per_s = drift.ms_per_min / 60.0;
+    let at = |t: f64| offset + slope_ms_per_s * (t - reference_s);
+    let (limit_ms, limit) = if slope_ms_per_s > 0.0 {
+        (profile.early_ms, "early limit")
+    } else {
+        (-profile.late_ms, "late limit")
+    };
+    let time_s = if !profile.admits(at(start_s)) {
+        start_s
+    } else if !profile.admits(at(end_s)) {
+        reference_s + (limit_ms - offset) / slope_ms_per_s
+    } else {
+        return None;
+    };
+    Some(DriftExit { time_s: time_s.clamp(start_s, end_s), ms_per_min: drift.ms_per_min, limit })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::{Drift, InputSummary, Method};
 
     #[test]
     fn named_profiles_and_custom_limits_parse() {
@@ -157,7 +457,169 @@ mod tests {
         assert!(!broadcast.admits(31.0) && !broadcast.admits(-91.0));
         let custom = Profile::parse("+40/-60").unwrap();
         assert_eq!((custom.early_ms, custom.late_ms), (40.0, 60.0));
+        assert_eq!(custom.limits_text(), "+40/-60 ms");
         assert!(Profile::parse("40/60").is_err());
         assert!(Profile::parse("tv").unwrap_err().to_string().contains("unknown profile"));
+        for spec in PROFILES {
+            assert_eq!(Profile::parse(spec.name).unwrap().name, spec.name);
+        }
+    }
+
+    fn measured(offset_ms: f64, uncertainty_ms: f64, windows: &[(f64, f64)]) -> Report {
+        let mut report = Report::new(
+            InputSummary {
+                path: "clip.mp4".into(),
+                duration_s: Some(windows.len() as f64 * 4.0),
+                video: None,
+                audio: None,
+                audio_path: None,
+            },
+            Method::Content,
+        );
+        report.offset_ms = Some(offset_ms);
+        report.uncertainty_ms = Some(uncertainty_ms);
+        report.confidence = 0.9;
+        report.windows = windows
+            .iter()
+            .enumerate()
+            .map(|(i, &(offset, confidence))| Window {
+                start_s: i as f64 * 4.0,
+                end_s: i as f64 * 4.0 + 4.0,
+                offset_ms: Some(offset),
+                confidence,
+            })
+            .collect();
+        report
+    }
+
+    fn options(profiles: &[&str], window_policy: WindowPolicy) -> GradeOptions {
+        GradeOptions {
+            profiles: profiles.iter().map(|p| Profile::parse(p).unwrap()).collect(),
+            window_policy,
+            ..GradeOptions::default()
+        }
+    }
+
+    #[test]
+    fn whole_clip_offset_decides_each_profile() {
+        let mut report = measured(-38.0, 4.0, &[(-38.0, 0.9); 4]);
+        grade(&mut report, &options(&["broadcast", "cinema"], WindowPolicy::Stray));
+        let results: Vec<Outcome> = report.verdicts.iter().map(|v| v.result).collect();
+        assert_eq!(results, [Outcome::Pass, Outcome::Fail]);
+        assert_eq!(report.verdict, Outcome::Fail);
+        assert!(report.verdicts[1].reason.starts_with("audio 38 ms late ±4 ms is outside cinema"));
+        assert!(report.reason.starts_with("fail cinema: audio 38 ms late"), "{}", report.reason);
+        assert!(!report.verdicts[0].marginal);
+    }
+
+    #[test]
+    fn an_interval_across_a_limit_is_marginal_not_a_clean_pass() {
+        let mut report = measured(-85.0, 10.0, &[(-85.0, 0.9); 4]);
+        grade(&mut report, &GradeOptions::default());
+        let verdict = &report.verdicts[0];
+        assert_eq!(verdict.result, Outcome::Pass);
+        assert!(verdict.marginal);
+        assert!(verdict.reason.contains("reaches past the late limit: marginal pass"));
+
+        let strict = GradeOptions { marginal: MarginalPolicy::Fail, ..GradeOptions::default() };
+        grade(&mut report, &strict);
+        assert_eq!(report.verdict, Outcome::Fail);
+        assert!(report.reason.contains("graded fail by the marginal policy"));
+
+        let undecided =
+            GradeOptions { marginal: MarginalPolicy::Inconclusive, ..GradeOptions::default() };
+        grade(&mut report, &undecided);
+        assert_eq!(report.verdict.exit_code(), 3);
+    }
+
+    #[test]
+    fn one_stray_window_among_many_is_forgiven_but_a_sustained_excursion_fails() {
+        let mut windows = [(5.0, 0.9); 6];
+        windows[2] = (-180.0, 0.8);
+        let mut report = measured(5.0, 3.0, &windows);
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Stray));
+        assert_eq!(report.verdict, Outcome::Pass, "{}", report.reason);
+        assert_eq!(report.verdicts[0].outside_windows, [2]);
+        assert!(report.reason.contains("ignored as isolated strays"));
+
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Any));
+        assert_eq!(report.verdict, Outcome::Fail);
+        assert!(report.reason.contains("1 of 6 confident windows is outside, the first at 0:08.0"));
+
+        windows[3] = (-170.0, 0.8);
+        let mut report = measured(5.0, 3.0, &windows);
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Stray));
+        assert_eq!(report.verdict, Outcome::Fail);
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Ignore));
+        assert_eq!(report.verdict, Outcome::Pass);
+    }
+
+    #[test]
+    fn overlapping_windows_that_share_one_stray_are_not_a_sustained_excursion() {
+        // 4 s windows every 2 s: windows 4 and 5 overlap and both see the same bad stretch.
+        let mut report = measured(0.0, 3.0, &[(0.0, 0.9); 16]);
+        for (i, w) in report.windows.iter_mut().enumerate() {
+            w.start_s = i as f64 * 2.0;
+            w.end_s = w.start_s + 4.0;
+        }
+        report.windows[4].offset_ms = Some(-150.0);
+        report.windows[5].offset_ms = Some(-150.0);
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Stray));
+        assert_eq!(report.verdict, Outcome::Pass, "{}", report.reason);
+        // A third in a row covers 8 s, two window lengths: sustained (while 3 of 16 stays
+        // under the share limit).
+        report.windows[6].offset_ms = Some(-150.0);
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Stray));
+        assert_eq!(report.verdict, Outcome::Fail, "{}", report.reason);
+    }
+
+    #[test]
+    fn unconfident_windows_are_not_graded() {
+        let mut windows = [(5.0, 0.9); 4];
+        windows[1] = (-300.0, 0.2);
+        windows[2] = (-300.0, 0.3);
+        let mut report = measured(5.0, 3.0, &windows);
+        grade(&mut report, &options(&["broadcast"], WindowPolicy::Any));
+        assert_eq!(report.verdict, Outcome::Pass, "{}", report.reason);
+    }
+
+    #[test]
+    fn drift_that_leaves_tolerance_fails_and_says_when() {
+        // 60 s measured, -40 ms at the middle, drifting -60 ms/min: from -10 ms at 0 s to
+        // -70 ms at 60 s. It stays within broadcast (late limit 90 ms) and crosses the late
+        // limit of ebu-r37 (60 ms) at 50 s.
+        let mut report = measured(-40.0, 3.0, &[(-40.0, 0.9); 15]);
+        report.drift = Some(Drift {
+            ms_per_min: -60.0,
+            ppm: -1000.0,
+            uncertainty_ppm: Some(5.0),
+            reference_s: None,
+        });
+        grade(&mut report, &options(&["broadcast", "ebu-r37"], WindowPolicy::Ignore));
+        assert_eq!(report.verdicts[0].result, Outcome::Pass);
+        assert_eq!(report.verdicts[0].leaves_tolerance_at_s, None);
+        let ebu = &report.verdicts[1];
+        assert_eq!(ebu.result, Outcome::Fail);
+        let exit = ebu.leaves_tolerance_at_s.unwrap();
+        assert!((exit - 50.0).abs() < 1e-9, "{exit}");
+        assert!(ebu
+            .reason
+            .contains("drift of -60.0 ms/min carries it past the late limit at 0:50.0"));
+
+        // The same slope inside its own uncertainty is not significant.
+        report.drift.as_mut().unwrap().uncertainty_ppm = Some(1500.0);
+        grade(&mut report, &options(&["ebu-r37"], WindowPolicy::Ignore));
+        assert_eq!(report.verdict, Outcome::Pass);
+    }
+
+    #[test]
+    fn an_inconclusive_measurement_is_inconclusive_for_every_profile() {
+        let mut report = measured(0.0, 0.0, &[]);
+        report.offset_ms = None;
+        report.reason = "the audio does not match the lips anywhere".into();
+        grade(&mut report, &options(&["broadcast", "cinema"], WindowPolicy::Stray));
+        assert!(report.verdicts.iter().all(|v| v.result == Outcome::Inconclusive
+            && v.reason == "the audio does not match the lips anywhere"));
+        assert_eq!(report.verdict.exit_code(), 3);
     }
 }

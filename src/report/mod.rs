@@ -3,12 +3,20 @@
 //! `Report` is what JSON readers see (schema `avsync/1`, see design.md); text and the other
 //! formats are rendered from it, so every output says the same thing.
 
+mod charts;
+mod html;
+mod junit;
 mod output;
+mod plots;
 mod text;
 
-pub use output::{emit, write_text, OutputOptions};
-pub use text::{describe_offset, summary_line};
+pub use html::{render_html_page, write_html};
+pub use junit::render_junit;
+pub use output::{emit, write_text, ColorChoice, OutputOptions};
+pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};
+pub use text::{describe_offset, format_clock, summary_line, summary_table};
 
+use crate::grade::GradePolicy;
 use crate::media::{MediaInfo, StreamInfo};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +41,67 @@ pub struct Report {
     /// Why the overall verdict is what it is, in words.
     pub reason: String,
     pub warnings: Vec<String>,
+    /// The rules the verdicts were graded under; set by [`crate::grade::grade`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<GradePolicy>,
+    /// Seconds the measurement took (JUnit `time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_s: Option<f64>,
+    /// The data behind the HTML and PNG plots. Measuring commands fill it only when a rich
+    /// output is asked for ([`OutputOptions::wants_plots`]); JSON leaves it out unless
+    /// `--json-plots` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plots: Option<Plots>,
+}
+
+impl Report {
+    /// A report for `input` with nothing measured yet: inconclusive, no offset, no verdicts.
+    /// Measuring commands fill it in, then call [`crate::grade::grade`].
+    pub fn new(input: InputSummary, method: Method) -> Report {
+        Report {
+            schema: SCHEMA.to_string(),
+            input,
+            method,
+            offset_ms: None,
+            uncertainty_ms: None,
+            confidence: 0.0,
+            drift: None,
+            windows: Vec::new(),
+            verdicts: Vec::new(),
+            verdict: Outcome::Inconclusive,
+            reason: String::new(),
+            warnings: Vec::new(),
+            grading: None,
+            elapsed_s: None,
+            plots: None,
+        }
+    }
+
+    /// The report for an input that could not be processed, so that a batch goes on with the
+    /// other inputs: verdict `error` (exit 4, a JUnit `<error>`), `problem` as its reason.
+    pub fn error(path: impl Into<String>, problem: impl Into<String>) -> Report {
+        let input = InputSummary {
+            path: path.into(),
+            duration_s: None,
+            video: None,
+            audio: None,
+            audio_path: None,
+        };
+        Report {
+            verdict: Outcome::Error,
+            reason: problem.into(),
+            ..Report::new(input, Method::Content)
+        }
+    }
+
+    /// The time span the measurement covers: from the first window's start to the last
+    /// window's end, or the whole duration when there are no windows.
+    pub fn measured_span_s(&self) -> Option<(f64, f64)> {
+        match (self.windows.first(), self.windows.last()) {
+            (Some(first), Some(last)) => Some((first.start_s, last.end_s)),
+            _ => self.input.duration_s.map(|d| (0.0, d)),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -68,12 +137,30 @@ pub enum Method {
     Pattern,
 }
 
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Content => "content",
+            Method::Reference => "reference",
+            Method::Pattern => "pattern",
+        }
+    }
+}
+
+/// Drift of 1 ppm (1 µs per s) in ms per minute: 1e-6 × 60 s × 1000 ms/s.
+pub const MS_PER_MIN_PER_PPM: f64 = 0.06;
+
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
     pub ms_per_min: f64,
     pub ppm: f64,
     /// Half-width of the 95% interval around `ppm`.
     pub uncertainty_ppm: Option<f64>,
+    /// The time (s) at which the drift line passes through the whole-clip `offset_ms`; `None`
+    /// means the middle of the measured span. Grading follows this line to find where the
+    /// offset leaves tolerance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_s: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,6 +179,16 @@ pub struct Verdict {
     pub late_ms: f64,
     pub result: Outcome,
     pub reason: String,
+    /// The offset's 95% interval reaches across a limit: the result rests on the central value
+    /// (or on the marginal policy) and is not a clean pass or fail.
+    #[serde(default)]
+    pub marginal: bool,
+    /// Indices into `windows` of the confident windows outside this profile's limits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outside_windows: Vec<usize>,
+    /// When the drift carries the offset outside the limits: the time (s) it leaves them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves_tolerance_at_s: Option<f64>,
 }
 
 /// The outcome of a check; the order of severity for batches is error > fail > inconclusive >

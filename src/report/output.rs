@@ -1,54 +1,165 @@
-//! Writing reports where the user asked: terminal text, JSON file or stdout.
+//! Writing reports where the user asked: terminal text, JSON, JUnit XML, HTML and PNG.
 
-use super::{summary_line, Outcome, Report};
+use super::{charts, html, junit, summary_line, summary_table, Outcome, Report};
 use crate::error::{Error, Result};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Where to write what. `-` as a path means standard output.
 #[derive(Clone, Debug, Default)]
 pub struct OutputOptions {
-    /// JSON: one object for one input, an array for several.
+    /// JSON: one object for one input, an array for several (or lines with `jsonl`).
     pub json: Option<PathBuf>,
+    /// Write JSON lines, one compact object per input, instead of an array.
+    pub jsonl: bool,
+    /// Keep the plot data (`plots`) in the JSON; left out by default because it is bulky.
+    pub json_plots: bool,
+    /// JUnit XML: one testcase per input and profile.
+    pub junit: Option<PathBuf>,
+    /// HTML: a file, or a directory (existing, ending in `/`, or without extension) that gets
+    /// `index.html` and one page per input.
+    pub html: Option<PathBuf>,
+    /// A directory for the plots as PNG files.
+    pub png: Option<PathBuf>,
     /// Print nothing; the exit code alone tells the outcome.
     pub quiet: bool,
+    pub color: ColorChoice,
 }
 
 impl OutputOptions {
+    /// True when an output needs the plot data, so the measuring command should fill
+    /// `Report::plots` (it costs memory and time otherwise spent for nothing).
+    pub fn wants_plots(&self) -> bool {
+        self.html.is_some() || self.png.is_some() || (self.json.is_some() && self.json_plots)
+    }
+
     fn json_to_stdout(&self) -> bool {
         self.json.as_deref() == Some(Path::new("-"))
+    }
+}
+
+/// Whether terminal text is coloured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when standard output is a terminal and NO_COLOR is not set.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+        }
     }
 }
 
 /// Writes every requested output for `reports` and returns the worst outcome among them.
 pub fn emit(reports: &[Report], options: &OutputOptions) -> Result<Outcome> {
     if let Some(path) = &options.json {
-        let json = if reports.len() == 1 {
-            serde_json::to_string_pretty(&reports[0])
-        } else {
-            serde_json::to_string_pretty(reports)
-        }
-        .map_err(|e| Error::Processing(format!("cannot serialise the report: {e}")))?;
-        write_text(path, &(json + "\n"))?;
+        write_text(path, &render_json(reports, options)?)?;
+    }
+    if let Some(path) = &options.junit {
+        write_text(path, &junit::render_junit(reports))?;
+    }
+    if let Some(path) = &options.html {
+        html::write_html(path, reports)?;
+    }
+    if let Some(dir) = &options.png {
+        charts::write_pngs(dir, reports)?;
     }
     // `--json -` writes JSON to stdout and nothing else.
     if !options.quiet && !options.json_to_stdout() {
-        let mut stdout = std::io::stdout().lock();
+        let color = options.color.enabled();
+        let mut text = String::new();
         for report in reports {
-            let _ = writeln!(stdout, "{}", summary_line(report));
+            text.push_str(&summary_line(report, color));
+            text.push('\n');
         }
+        if reports.len() > 1 {
+            text.push('\n');
+            text.push_str(&summary_table(reports, color));
+        }
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
     Ok(Outcome::worst(reports.iter().map(|r| r.verdict)))
 }
 
-/// Writes `text` to `path`, or to stdout for `-`.
+/// The JSON text for `reports`: an object for one, an array for several, or JSON lines.
+fn render_json(reports: &[Report], options: &OutputOptions) -> Result<String> {
+    let stripped: Vec<Report>;
+    let reports = if options.json_plots || reports.iter().all(|r| r.plots.is_none()) {
+        reports
+    } else {
+        stripped = reports.iter().map(|r| Report { plots: None, ..r.clone() }).collect();
+        &stripped
+    };
+    let failed =
+        |e: serde_json::Error| Error::Processing(format!("cannot serialise the report: {e}"));
+    let text = if options.jsonl {
+        let lines: Vec<String> = reports
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<serde_json::Result<_>>()
+            .map_err(failed)?;
+        lines.join("\n")
+    } else if reports.len() == 1 {
+        serde_json::to_string_pretty(&reports[0]).map_err(failed)?
+    } else {
+        serde_json::to_string_pretty(reports).map_err(failed)?
+    };
+    Ok(text + "\n")
+}
+
+/// Writes `text` to `path`, or to stdout for `-`. Missing parent directories are created.
 pub fn write_text(path: &Path, text: &str) -> Result<()> {
     if path == Path::new("-") {
-        std::io::stdout()
+        return std::io::stdout()
             .lock()
             .write_all(text.as_bytes())
-            .map_err(|e| Error::output("standard output", e.to_string()))
-    } else {
-        std::fs::write(path, text).map_err(|e| Error::output(path, e.to_string()))
+            .map_err(|e| Error::output("standard output", e.to_string()));
     }
+    write_bytes(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path`, creating missing parent directories.
+pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e.to_string()))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| Error::output(path, e.to_string()))
+}
+
+/// A distinct, filesystem-safe name for each report's files in a batch directory, from the
+/// input's file name (`talk.mp4` → `talk`), never `index`.
+pub(crate) fn file_stems(reports: &[Report]) -> Vec<String> {
+    let mut taken: Vec<String> = vec!["index".into()];
+    reports
+        .iter()
+        .map(|report| {
+            let path = Path::new(&report.input.path);
+            let stem = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+            let mut safe: String = stem
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+                .collect();
+            if safe.trim_matches(['_', '.']).is_empty() {
+                safe = "input".into();
+            }
+            let mut name = safe.clone();
+            let mut n = 2;
+            while taken.contains(&name) {
+                name = format!("{safe}-{n}");
+                n += 1;
+            }
+            taken.push(name.clone());
+            name
+        })
+        .collect()
 }

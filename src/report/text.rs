@@ -1,6 +1,7 @@
 //! Human-facing text: offsets always in words ("audio 40 ms late"), never a bare signed number.
 
-use super::{Outcome, Report};
+use super::{Outcome, Report, Verdict, MS_PER_MIN_PER_PPM};
+use std::fmt::Write as _;
 
 /// Below this magnitude an offset is read as "in sync" in words.
 const IN_SYNC_WORDING_MS: f64 = 0.5;
@@ -17,32 +18,161 @@ pub fn describe_offset(offset_ms: f64) -> String {
     format!("audio {amount} ms {side}")
 }
 
-/// One line per input, e.g.
-/// `clip.mp4  audio 38 ms late ±6 ms, broadcast PASS, cinema FAIL`.
-pub fn summary_line(report: &Report) -> String {
-    let mut line = format!("{}  ", report.input.path);
+/// A time in the clip as `m:ss.s` (or `h:mm:ss.s`), as an editor reads a timeline.
+pub fn format_clock(seconds: f64) -> String {
+    let tenths = (seconds.max(0.0) * 10.0).round() as u64;
+    let (hours, rest) = (tenths / 36_000, tenths % 36_000);
+    let (minutes, rest) = (rest / 600, rest % 600);
+    let (secs, tenth) = (rest / 10, rest % 10);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{secs:02}.{tenth}")
+    } else {
+        format!("{minutes}:{secs:02}.{tenth}")
+    }
+}
+
+/// ANSI styles for results on a terminal.
+const GREEN: &str = "\x1b[1;32m";
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const RESET: &str = "\x1b[0m";
+
+/// A verdict's result as shown in text: `PASS`, `FAIL`, `INCONCLUSIVE`, with `~` marking a
+/// marginal one (its interval reaches across a limit).
+fn result_word(result: Outcome, marginal: bool) -> String {
+    let word = result.as_str().to_ascii_uppercase();
+    if marginal {
+        format!("{word}~")
+    } else {
+        word
+    }
+}
+
+/// `text` in the colour of `result` (yellow for anything marginal) when `color` is on.
+fn paint(text: &str, result: Outcome, marginal: bool, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let style = match result {
+        _ if marginal => YELLOW,
+        Outcome::Pass => GREEN,
+        Outcome::Fail | Outcome::Error => RED,
+        Outcome::Inconclusive => YELLOW,
+    };
+    format!("{style}{text}{RESET}")
+}
+
+fn verdict_word(verdict: &Verdict, color: bool) -> String {
+    paint(&result_word(verdict.result, verdict.marginal), verdict.result, verdict.marginal, color)
+}
+
+/// The measurement in words: offset, its 95% interval and drift, or why nothing was measured.
+fn measurement_text(report: &Report) -> String {
     match report.offset_ms {
         Some(offset) => {
-            line.push_str(&describe_offset(offset));
+            let mut text = describe_offset(offset);
             if let Some(u) = report.uncertainty_ms {
-                line.push_str(&format!(" ±{u:.0} ms"));
+                let _ = write!(text, " ±{u:.0} ms");
             }
             if let Some(drift) = &report.drift {
-                line.push_str(&format!(", drift {:+.1} ms/min", drift.ms_per_min));
+                let _ = write!(text, ", drift {:+.1}", drift.ms_per_min);
+                if let Some(u) = drift.uncertainty_ppm {
+                    let _ = write!(text, " ±{:.1}", u * MS_PER_MIN_PER_PPM);
+                }
+                text.push_str(" ms/min");
             }
+            text
         }
-        None => line.push_str(&format!("inconclusive: {}", report.reason)),
+        None if report.verdict == Outcome::Error => format!("error: {}", report.reason),
+        None => format!("inconclusive: {}", report.reason),
     }
+}
+
+/// One line per input, e.g.
+/// `clip.mp4  audio 38 ms late ±6 ms, drift +0.2 ms/min, broadcast PASS, cinema FAIL`.
+/// A marginal verdict reads `PASS~`; with `color`, results are green, red or yellow.
+pub fn summary_line(report: &Report, color: bool) -> String {
+    let mut line = format!("{}  {}", report.input.path, measurement_text(report));
     for verdict in &report.verdicts {
-        let result = match verdict.result {
-            Outcome::Pass => "PASS",
-            Outcome::Fail => "FAIL",
-            Outcome::Inconclusive => "INCONCLUSIVE",
-            Outcome::Error => "ERROR",
-        };
-        line.push_str(&format!(", {} {result}", verdict.profile));
+        let _ = write!(line, ", {} {}", verdict.profile, verdict_word(verdict, color));
+    }
+    if report.verdict == Outcome::Error {
+        let _ = write!(line, " {}", paint("ERROR", Outcome::Error, false, color));
     }
     line
+}
+
+/// A table cell: its plain text (for widths) and the result (and marginal flag) that colours
+/// it, if any.
+type Cell = (String, Option<(Outcome, bool)>);
+
+/// A table of several inputs: one row each, one column per profile, then the overall verdict.
+pub fn summary_table(reports: &[Report], color: bool) -> String {
+    let mut profiles: Vec<&str> = Vec::new();
+    for verdict in reports.iter().flat_map(|r| &r.verdicts) {
+        if !profiles.contains(&verdict.profile.as_str()) {
+            profiles.push(&verdict.profile);
+        }
+    }
+    let mut header: Vec<String> =
+        ["input", "offset", "±95%", "drift", "conf."].map(String::from).into();
+    header.extend(profiles.iter().map(|p| p.to_string()));
+    header.push("verdict".into());
+
+    let rows: Vec<Vec<Cell>> = reports
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                (r.input.path.clone(), None),
+                (r.offset_ms.map_or("-".into(), describe_offset), None),
+                (r.uncertainty_ms.map_or("-".into(), |u| format!("{u:.0} ms")), None),
+                (r.drift.map_or("-".into(), |d| format!("{:+.1} ms/min", d.ms_per_min)), None),
+                (format!("{:.2}", r.confidence), None),
+            ];
+            for profile in &profiles {
+                row.push(match r.verdicts.iter().find(|v| v.profile == *profile) {
+                    Some(v) => (result_word(v.result, v.marginal), Some((v.result, v.marginal))),
+                    None => ("-".into(), None),
+                });
+            }
+            row.push((result_word(r.verdict, false), Some((r.verdict, false))));
+            row
+        })
+        .collect();
+
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, (text, _)) in widths.iter_mut().zip(row) {
+            *width = (*width).max(text.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let pad = |text: &str, width: usize| {
+        format!("{text}{}", " ".repeat(width.saturating_sub(text.chars().count())))
+    };
+    let header_line: Vec<String> = header.iter().zip(&widths).map(|(h, &w)| pad(h, w)).collect();
+    let _ = writeln!(out, "{}", header_line.join("  ").trim_end());
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|((text, outcome), &w)| match outcome {
+                Some((result, marginal)) => paint(&pad(text, w), *result, *marginal, color),
+                None => pad(text, w),
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    let counts = [Outcome::Pass, Outcome::Fail, Outcome::Inconclusive, Outcome::Error]
+        .map(|o| (o, reports.iter().filter(|r| r.verdict == o).count()));
+    let tally: Vec<String> =
+        counts.iter().filter(|(_, n)| *n > 0).map(|(o, n)| format!("{n} {}", o.as_str())).collect();
+    let _ = write!(out, "{} inputs: {}", reports.len(), tally.join(", "));
+    if reports.iter().flat_map(|r| &r.verdicts).any(|v| v.marginal) {
+        out.push_str(" (~ marginal: the 95% interval reaches across a limit)");
+    }
+    out.push('\n');
+    out
 }
 
 #[cfg(test)]
@@ -55,5 +185,12 @@ mod tests {
         assert_eq!(describe_offset(-40.4), "audio 40 ms late");
         assert_eq!(describe_offset(-2.25), "audio 2.2 ms late");
         assert_eq!(describe_offset(0.1), "audio in sync");
+    }
+
+    #[test]
+    fn clock_times_read_like_a_timeline() {
+        assert_eq!(format_clock(8.0), "0:08.0");
+        assert_eq!(format_clock(83.46), "1:23.5");
+        assert_eq!(format_clock(3725.0), "1:02:05.0");
     }
 }
