@@ -9,6 +9,8 @@
 
 pub mod commands;
 pub mod error;
+pub mod estimate;
+pub mod features;
 pub mod grade;
 pub mod media;
 pub mod report;

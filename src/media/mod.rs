@@ -13,6 +13,7 @@
 //! where it can read them, with FFmpeg as the fallback.
 
 mod audio;
+pub mod encode;
 mod ffmpeg;
 mod probe;
 

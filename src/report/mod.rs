@@ -33,6 +33,9 @@ pub struct Report {
     /// Why the overall verdict is what it is, in words.
     pub reason: String,
     pub warnings: Vec<String>,
+    /// Flash/beep events, pairing and frame counters (`method: pattern` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<crate::estimate::pattern::PatternDetails>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
