@@ -7,6 +7,9 @@
 //! its own frequency with a symmetric (zero-phase) Hann kernel: the envelope of a step through a
 //! symmetric kernel is point-symmetric about the step, so its half-level crossing sits on the
 //! onset whatever the kernel length. That gives the onset to a small fraction of a sample.
+//! A tone switched on abruptly is the exception: there the band-pass cannot fully separate the
+//! tone from its mirror image at the step, which shifts the crossing by up to 1/(4πf), so such
+//! a switch-on is located on the samples themselves (see `hard_gate_onset`).
 //!
 //! **Phase.** When the tone starts at the same phase in every burst (as generators do), the
 //! tone's phase at the envelope onset is the same in every burst and pins each onset to a tiny
@@ -695,7 +698,7 @@ mod tests {
     }
 
     #[test]
-    fn envelope_alone_is_accurate_when_phases_differ() {
+    fn abruptly_switched_tones_are_timed_to_their_first_sample_whatever_their_phase() {
         // A 440 Hz tone switched on abruptly at times that give a different phase each time.
         let mut samples = vec![0.0f32; RATE as usize * 3];
         let onsets = [0.2003, 0.7711, 1.3397, 1.9125];
@@ -714,6 +717,28 @@ mod tests {
             let first = (onset * f64::from(RATE)).ceil() / f64::from(RATE);
             let error_ms = (beep.time_s - first) * 1e3;
             assert!(error_ms.abs() < 0.03, "onset {onset}: error {error_ms:.4} ms");
+        }
+    }
+
+    #[test]
+    fn faded_tones_starting_at_different_phases_are_timed_at_the_middle_of_the_fade() {
+        let fade = burst(700.0, 0.005);
+        let onsets = [0.21, 0.7337, 1.2481, 1.7702];
+        let mut samples = vec![0.0f32; RATE as usize * 2];
+        for (k, &onset) in onsets.iter().enumerate() {
+            let phase = 1.7 * k as f64;
+            for (i, s) in samples.iter_mut().enumerate() {
+                let tau = i as f64 / f64::from(RATE) - onset;
+                *s += (fade.amplitude * fade.envelope(tau) * (TAU * 700.0 * tau + phase).sin())
+                    as f32;
+            }
+        }
+        let analysis = find_beeps(&BeepRecording::from_samples(RATE, 0.0, &samples));
+        assert!(!analysis.phase_locked);
+        assert_eq!(analysis.beeps.len(), onsets.len());
+        for (beep, &onset) in analysis.beeps.iter().zip(&onsets) {
+            let error_ms = (beep.time_s - onset) * 1e3;
+            assert!(error_ms.abs() < 0.01, "onset {onset}: error {error_ms:.4} ms");
         }
     }
 
