@@ -5,7 +5,8 @@
 //! within a quarter of the pattern's period. The offset of an event is `flash − beep` (`> 0`:
 //! the audio is early). A line is fitted to offset against time: a Theil–Sen fit first (robust
 //! to stray events), then least squares over the events that agree with it. The clip's offset
-//! is that line at the events' mean time, and its slope is the drift.
+//! is that line at the events' mean time, and its slope is the drift. The confidence is the
+//! share of all events found (flashes and beeps) that pair up and lie on the line.
 
 use crate::features::pattern::{BeepAnalysis, CounterStats, FlashAnalysis};
 use crate::report::{Drift, Window};
