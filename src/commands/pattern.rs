@@ -45,16 +45,8 @@ pub struct GenerateSummary {
 /// Writes a pattern clip. A file left half-written by an error is removed.
 pub fn generate(options: &GenerateOptions) -> Result<GenerateSummary> {
     options.spec.validate().map_err(Error::usage)?;
-    let result = write_pattern(options);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&options.output);
-    }
-    result
-}
-
-fn write_pattern(options: &GenerateOptions) -> Result<GenerateSummary> {
     let spec = &options.spec;
-    let mut writer = MediaWriter::create(
+    let writer = MediaWriter::create(
         &options.output,
         &WriterSettings {
             width: spec.width,
@@ -65,6 +57,12 @@ fn write_pattern(options: &GenerateOptions) -> Result<GenerateSummary> {
             audio: options.audio_codec,
         },
     )?;
+    write_pattern(spec, writer).inspect_err(|_| {
+        let _ = std::fs::remove_file(&options.output);
+    })
+}
+
+fn write_pattern(spec: &PatternSpec, mut writer: MediaWriter) -> Result<GenerateSummary> {
     // Flashes are placed at the times the frames will really carry in this container.
     let plan = PatternPlan::new(spec, |n| writer.video_time_s(n)).map_err(Error::usage)?;
     let rate = f64::from(spec.sample_rate);

@@ -81,15 +81,26 @@ fn write_error(path: &Path, what: &str, e: ff::Error) -> Error {
 }
 
 impl MediaWriter {
-    /// Creates `path` and writes its header.
+    /// Creates `path` and writes its header. If that fails after the file was created, the
+    /// file is removed again.
     pub fn create(path: &Path, settings: &WriterSettings) -> Result<Self> {
         init();
-        let mut output = format::output(&path).map_err(|e| {
+        let output = format::output(&path).map_err(|e| {
             Error::output(
                 path,
                 format!("no container for this file name ({e}): use .mov, .mkv or .mp4"),
             )
         })?;
+        Self::set_up(path, output, settings).inspect_err(|_| {
+            let _ = std::fs::remove_file(path);
+        })
+    }
+
+    fn set_up(
+        path: &Path,
+        mut output: format::context::Output,
+        settings: &WriterSettings,
+    ) -> Result<Self> {
         let (video_codec, video_name) = match settings.video {
             VideoCodec::H264 => (encoder::find_by_name("libx264"), "H.264 (libx264)"),
             VideoCodec::Ffv1 => (encoder::find(codec::Id::FFV1), "FFV1"),

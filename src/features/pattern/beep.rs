@@ -305,8 +305,9 @@ pub fn find_beeps(recording: &BeepRecording) -> BeepAnalysis {
     for (b0, b1) in runs {
         let start = (b0 * recording.block_len) as u64;
         let end = (b1 * recording.block_len) as u64;
-        let Some(segment) = recording.segments.iter().find(|s| s.first <= start && s.end() > start)
-        else {
+        // Segments are in timeline order and do not overlap.
+        let index = recording.segments.partition_point(|s| s.end() <= start);
+        let Some(segment) = recording.segments.get(index).filter(|s| s.first <= start) else {
             continue;
         };
         let local_start = (start - segment.first) as usize;
