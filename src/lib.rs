@@ -12,6 +12,8 @@ pub mod commands;
 pub mod config;
 pub mod correlate;
 pub mod error;
+pub mod estimate;
+pub mod features;
 pub mod grade;
 pub mod media;
 pub mod report;

@@ -51,12 +51,35 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Generate flash/beep test patterns, or measure a clip made from one.
+    Pattern {
+        #[command(subcommand)]
+        command: PatternCommand,
+    },
     /// Grade saved JSON reports again and render them (terminal, JSON, JUnit, HTML, PNG)
     /// without measuring again.
     Report {
         /// JSON files written by --json (an object, an array or JSON lines).
         #[arg(required = true)]
         reports: Vec<PathBuf>,
+        #[command(flatten)]
+        grade: GradeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum PatternCommand {
+    /// Write a flash/beep pattern with a known audio offset and drift.
+    ///
+    /// Each period the picture flashes white and a tone burst sounds; every frame carries a
+    /// machine-readable frame counter and a timecode.
+    Generate(commands::pattern::GenerateArgs),
+    /// Measure a flash/beep clip (avsync's own or any other): offset per event, drift, and
+    /// dropped or repeated frames.
+    Analyze {
+        input: PathBuf,
         #[command(flatten)]
         grade: GradeArgs,
         #[command(flatten)]
@@ -104,6 +127,24 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 print_stdout(&commands::preflight::render_text(&preflight))?;
             }
             Ok(preflight.exit_code())
+        }
+        Command::Pattern { command: PatternCommand::Generate(args) } => {
+            let options = args.options();
+            let summary = commands::pattern::generate(&options)?;
+            print_stdout(&commands::pattern::render_generate_summary(&options, &summary))?;
+            for warning in &summary.warnings {
+                eprintln!("avsync: warning: {warning}");
+            }
+            Ok(0)
+        }
+        Command::Pattern { command: PatternCommand::Analyze { input, grade, output } } => {
+            let outputs = output.options(&config);
+            let report = commands::pattern::analyze(&input, &grade.options(&config)?)?;
+            let outcome = emit(std::slice::from_ref(&report), &outputs)?;
+            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+                print_stdout(&commands::pattern::render_text(&report))?;
+            }
+            Ok(outcome.exit_code())
         }
         Command::Report { reports, grade, output } => {
             let reports = commands::report::run(&reports, &grade.options(&config)?)?;

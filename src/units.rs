@@ -38,6 +38,26 @@ pub fn parse_positive_duration_s(text: &str) -> Result<f64, String> {
     Ok(seconds)
 }
 
+/// `WIDTHxHEIGHT`, e.g. `640x360`.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("'{text}' is not a size: use WIDTHxHEIGHT, e.g. 640x360");
+    let (w, h) = text.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+    Ok((w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?))
+}
+
+/// An offset in ms: a plain number is milliseconds; a number with a unit is converted.
+pub fn parse_offset_ms(text: &str) -> Result<f64, String> {
+    let value = match text.trim().parse::<f64>() {
+        Ok(ms) => ms,
+        Err(_) => parse_duration_s(text)? * 1000.0,
+    };
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!("'{text}' is not a finite offset"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

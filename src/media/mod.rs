@@ -15,6 +15,7 @@
 mod audio;
 mod audio_file;
 mod clock;
+pub mod encode;
 mod ffmpeg;
 mod mono_output;
 pub mod mp4;

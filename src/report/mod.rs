@@ -52,6 +52,9 @@ pub struct Report {
     /// `--json-plots` is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plots: Option<Plots>,
+    /// Flash/beep events, pairing and frame counters (`method: pattern` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<crate::estimate::pattern::PatternDetails>,
 }
 
 impl Report {
@@ -71,6 +74,7 @@ impl Report {
             verdict: Outcome::Inconclusive,
             reason: String::new(),
             warnings: Vec::new(),
+            pattern: None,
             grading: None,
             elapsed_s: None,
             plots: None,

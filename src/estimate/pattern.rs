@@ -1,0 +1,462 @@
+//! From flash and beep onsets to a measurement: pairing, per-event offsets, the whole-clip
+//! offset, drift, missing and extra events, and a confidence.
+//!
+//! Each flash is paired with the beep nearest to where the typical offset puts it, one to one,
+//! within a quarter of the pattern's period. The offset of an event is `flash − beep` (`> 0`:
+//! the audio is early). A line is fitted to offset against time: a Theil–Sen fit first (robust
+//! to stray events), then least squares over the events that agree with it. The clip's offset
+//! is that line at the events' mean time, and its slope is the drift. The confidence is the
+//! share of all events found (flashes and beeps) that pair up and lie on the line.
+
+use crate::features::pattern::{BeepAnalysis, CounterStats, FlashAnalysis};
+use crate::report::{Drift, Window};
+use serde::{Deserialize, Serialize};
+
+/// Without a period to go by, a flash and a beep further apart than this are not one event.
+const MAX_UNPERIODIC_PAIR_S: f64 = 0.5;
+/// Pairs are searched within this share of the period around the expected beep.
+const PAIR_WINDOW_SHARE_OF_PERIOD: f64 = 0.25;
+/// Intervals within this share of a whole number of periods count as regular.
+const PERIOD_TOLERANCE_SHARE: f64 = 0.1;
+/// Share of intervals that must be regular for missing events to be counted.
+const MIN_REGULAR_SHARE: f64 = 0.7;
+/// An event further than this many robust standard deviations from the line is an outlier...
+const OUTLIER_SIGMAS: f64 = 4.0;
+/// ...but never for less than this: codecs move single onsets by tenths of a millisecond.
+const OUTLIER_FLOOR_MS: f64 = 1.0;
+/// The uncertainty is never claimed below this: onset definitions and timestamp rounding in
+/// containers are not better than a few microseconds.
+const UNCERTAINTY_FLOOR_MS: f64 = 0.005;
+/// Drift needs at least this many consistent events...
+const MIN_DRIFT_EVENTS: usize = 3;
+/// ...spread over at least this long.
+const MIN_DRIFT_SPAN_S: f64 = 2.0;
+/// Below this share of consistent events the measurement is inconclusive.
+const MIN_CONFIDENCE: f64 = 0.5;
+/// Theil–Sen uses at most this many events (evenly spaced) to bound its quadratic cost.
+const MAX_THEIL_SEN_POINTS: usize = 1000;
+/// An offset beyond this share of the period may have been paired with the wrong period.
+const AMBIGUOUS_SHARE_OF_PERIOD: f64 = 0.3;
+/// 95% two-sided normal quantile.
+const Z_95: f64 = 1.96;
+
+/// One flash paired with its beep.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatternEvent {
+    pub flash_s: f64,
+    pub beep_s: f64,
+    /// `flash − beep` in ms: `> 0` when the audio is early.
+    pub offset_ms: f64,
+    /// Share of its first lit frame the flash filled: 1 for a flash that fills the frame.
+    pub flash_fraction: f64,
+    /// Off the clip's offset line by more than the scatter of the others.
+    pub outlier: bool,
+}
+
+/// What a pattern measurement found, beyond the report's common fields.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PatternDetails {
+    pub flashes: usize,
+    pub beeps: usize,
+    /// Median time between flashes (or beeps when there are too few flashes).
+    pub period_s: Option<f64>,
+    /// Median frequency of the beeps.
+    pub tone_hz: Option<f64>,
+    /// True when every beep started at one phase, so the phase refined the onsets.
+    pub tone_phase_locked: bool,
+    /// Share of the picture that flashes.
+    pub flash_region_share: f64,
+    pub events: Vec<PatternEvent>,
+    /// Flashes no beep belongs to, and beeps no flash belongs to (times in s).
+    pub unpaired_flashes_s: Vec<f64>,
+    pub unpaired_beeps_s: Vec<f64>,
+    /// Periods with neither flash nor beep, when the pattern is regular.
+    pub missing_events: Option<usize>,
+    /// Dropped and repeated frames, when the frames carry avsync's counter.
+    pub frames: Option<CounterStats>,
+}
+
+/// The measurement, ready to go into a report.
+#[derive(Clone, Debug, Default)]
+pub struct PatternEstimate {
+    pub offset_ms: Option<f64>,
+    pub uncertainty_ms: Option<f64>,
+    pub confidence: f64,
+    pub drift: Option<Drift>,
+    pub windows: Vec<Window>,
+    /// Why the measurement is inconclusive, or what it rests on.
+    pub reason: String,
+    pub warnings: Vec<String>,
+    pub details: PatternDetails,
+}
+
+/// Pairs the flashes with the beeps and measures offset and drift.
+pub fn estimate(flashes: &FlashAnalysis, beeps: &BeepAnalysis) -> PatternEstimate {
+    let flash_times: Vec<f64> = flashes.flashes.iter().map(|f| f.time_s).collect();
+    let beep_times: Vec<f64> = beeps.beeps.iter().map(|b| b.time_s).collect();
+    let period = typical_period(&flash_times).or_else(|| typical_period(&beep_times));
+    let mut details = PatternDetails {
+        flashes: flash_times.len(),
+        beeps: beep_times.len(),
+        period_s: period,
+        tone_hz: beeps.tone_hz,
+        tone_phase_locked: beeps.phase_locked,
+        flash_region_share: flashes.region_share,
+        ..PatternDetails::default()
+    };
+    let mut estimate = PatternEstimate::default();
+    if flash_times.is_empty() || beep_times.is_empty() {
+        estimate.reason = match (flash_times.is_empty(), beep_times.is_empty()) {
+            (true, true) => "no flashes in the video and no beeps in the audio".to_string(),
+            (true, false) => format!("{} beeps but no flashes in the video", beep_times.len()),
+            _ => format!("{} flashes but no beeps in the audio", flash_times.len()),
+        };
+        estimate.details = details;
+        return estimate;
+    }
+
+    let pairs = pair(&flash_times, &beep_times, period);
+    let paired_flashes: Vec<bool> = mark(flash_times.len(), pairs.iter().map(|p| p.0));
+    let paired_beeps: Vec<bool> = mark(beep_times.len(), pairs.iter().map(|p| p.1));
+    details.unpaired_flashes_s =
+        flash_times.iter().zip(&paired_flashes).filter(|(_, p)| !**p).map(|(t, _)| *t).collect();
+    details.unpaired_beeps_s =
+        beep_times.iter().zip(&paired_beeps).filter(|(_, p)| !**p).map(|(t, _)| *t).collect();
+    let total_events =
+        pairs.len() + details.unpaired_flashes_s.len() + details.unpaired_beeps_s.len();
+    if pairs.is_empty() {
+        estimate.reason = format!(
+            "{} flashes and {} beeps, but no beep near any flash",
+            flash_times.len(),
+            beep_times.len()
+        );
+        estimate.details = details;
+        return estimate;
+    }
+
+    let points: Vec<(f64, f64)> = pairs
+        .iter()
+        .map(|&(f, b)| (flash_times[f], (flash_times[f] - beep_times[b]) * 1000.0))
+        .collect();
+    let fit = fit_offset_line(&points);
+    details.events = pairs
+        .iter()
+        .zip(&points)
+        .zip(&fit.inliers)
+        .map(|((&(f, b), &(_, offset_ms)), &inlier)| PatternEvent {
+            flash_s: flash_times[f],
+            beep_s: beep_times[b],
+            offset_ms,
+            flash_fraction: flashes.flashes[f].fraction,
+            outlier: !inlier,
+        })
+        .collect();
+    let inliers = fit.inliers.iter().filter(|&&i| i).count();
+    estimate.confidence = inliers as f64 / total_events as f64;
+    estimate.windows = details
+        .events
+        .iter()
+        .map(|e| Window {
+            start_s: e.flash_s.min(e.beep_s),
+            end_s: e.flash_s.max(e.beep_s),
+            offset_ms: Some(e.offset_ms),
+            confidence: if e.outlier { 0.0 } else { 1.0 },
+        })
+        .collect();
+    details.missing_events = period.and_then(|p| missing_events(&details, p));
+    estimate.warnings = warnings(&details, fit.offset_ms);
+
+    if estimate.confidence < MIN_CONFIDENCE {
+        estimate.reason =
+            format!("only {inliers} of {total_events} flash/beep events pair up consistently");
+    } else {
+        estimate.offset_ms = Some(fit.offset_ms);
+        estimate.uncertainty_ms =
+            fit.sigma_ms.map(|s| (Z_95 * s / (inliers as f64).sqrt()).max(UNCERTAINTY_FLOOR_MS));
+        estimate.drift = fit.drift;
+        estimate.reason =
+            format!("{inliers} of {total_events} flash/beep events pair up consistently");
+    }
+    estimate.details = details;
+    estimate
+}
+
+/// Median interval between consecutive times, or `None` with fewer than two.
+fn typical_period(times: &[f64]) -> Option<f64> {
+    let mut intervals: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    intervals.sort_by(f64::total_cmp);
+    intervals.get(intervals.len() / 2).copied().filter(|p| *p > 0.0)
+}
+
+fn mark(len: usize, indices: impl Iterator<Item = usize>) -> Vec<bool> {
+    let mut marks = vec![false; len];
+    for i in indices {
+        marks[i] = true;
+    }
+    marks
+}
+
+/// Index of the time in sorted `times` nearest to `t`.
+fn nearest(times: &[f64], t: f64) -> usize {
+    let after = times.partition_point(|&x| x < t);
+    if after == 0 {
+        0
+    } else if after == times.len() || t - times[after - 1] <= times[after] - t {
+        after - 1
+    } else {
+        after
+    }
+}
+
+/// `(flash, beep)` index pairs, one to one, in flash order.
+fn pair(flashes: &[f64], beeps: &[f64], period: Option<f64>) -> Vec<(usize, usize)> {
+    let window = period.map_or(MAX_UNPERIODIC_PAIR_S, |p| p * PAIR_WINDOW_SHARE_OF_PERIOD);
+    // The typical offset, from each flash's nearest beep.
+    let mut offsets: Vec<f64> = flashes.iter().map(|&f| f - beeps[nearest(beeps, f)]).collect();
+    offsets.sort_by(f64::total_cmp);
+    let typical = offsets[offsets.len() / 2];
+    // Each flash claims the beep nearest to where the typical offset puts it; a beep claimed
+    // twice goes to the closer claim.
+    let mut claims: Vec<Option<(usize, f64)>> = vec![None; beeps.len()];
+    for (f, &flash) in flashes.iter().enumerate() {
+        let expected = flash - typical;
+        let b = nearest(beeps, expected);
+        let distance = (beeps[b] - expected).abs();
+        if distance <= window && claims[b].is_none_or(|(_, d)| distance < d) {
+            claims[b] = Some((f, distance));
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> =
+        claims.iter().enumerate().filter_map(|(b, c)| c.map(|(f, _)| (f, b))).collect();
+    pairs.sort_unstable();
+    pairs
+}
+
+struct LineFit {
+    /// Offset at the mean time of the inliers.
+    offset_ms: f64,
+    inliers: Vec<bool>,
+    /// Scatter of the inliers about the line; `None` from fewer than three.
+    sigma_ms: Option<f64>,
+    drift: Option<Drift>,
+}
+
+/// Robust line through `(time_s, offset_ms)` points: Theil–Sen to find the inliers, then least
+/// squares over them.
+fn fit_offset_line(points: &[(f64, f64)]) -> LineFit {
+    let slope = theil_sen_slope(points);
+    let mean_t = points.iter().map(|p| p.0).sum::<f64>() / points.len() as f64;
+    let intercept = median(points.iter().map(|&(t, o)| o - slope * (t - mean_t)).collect());
+    let residuals: Vec<f64> =
+        points.iter().map(|&(t, o)| o - intercept - slope * (t - mean_t)).collect();
+    let robust_sigma = 1.4826 * median(residuals.iter().map(|r| r.abs()).collect());
+    let limit = (OUTLIER_SIGMAS * robust_sigma).max(OUTLIER_FLOOR_MS);
+    let inliers: Vec<bool> = residuals.iter().map(|r| r.abs() <= limit).collect();
+    let kept: Vec<(f64, f64)> =
+        points.iter().zip(&inliers).filter(|(_, &i)| i).map(|(p, _)| *p).collect();
+    let n = kept.len() as f64;
+    let mean_t = kept.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_o = kept.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = kept.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
+    let span = kept.iter().map(|p| p.0).fold(f64::MIN, f64::max)
+        - kept.iter().map(|p| p.0).fold(f64::MAX, f64::min);
+    let fit_slope = kept.len() >= MIN_DRIFT_EVENTS && span >= MIN_DRIFT_SPAN_S && sxx > 0.0;
+    let slope = if fit_slope {
+        kept.iter().map(|p| (p.0 - mean_t) * (p.1 - mean_o)).sum::<f64>() / sxx
+    } else {
+        0.0
+    };
+    let dof = kept.len().saturating_sub(if fit_slope { 2 } else { 1 });
+    let sigma_ms = (dof > 0 && kept.len() >= 3).then(|| {
+        let ss: f64 = kept.iter().map(|p| (p.1 - mean_o - slope * (p.0 - mean_t)).powi(2)).sum();
+        (ss / dof as f64).sqrt()
+    });
+    // slope is in ms per second: 1 ms/s is 1000 µs/s, 1000 ppm.
+    let drift = fit_slope.then(|| Drift {
+        ms_per_min: slope * 60.0,
+        ppm: slope * 1000.0,
+        uncertainty_ppm: sigma_ms.map(|s| Z_95 * s / sxx.sqrt() * 1000.0),
+        // The fitted line passes through the events' mean time and mean offset.
+        reference_s: Some(mean_t),
+    });
+    LineFit { offset_ms: mean_o, inliers, sigma_ms, drift }
+}
+
+/// Median of pairwise slopes (0 with fewer than two distinct times).
+fn theil_sen_slope(points: &[(f64, f64)]) -> f64 {
+    let step = points.len().div_ceil(MAX_THEIL_SEN_POINTS).max(1);
+    let sample: Vec<(f64, f64)> = points.iter().step_by(step).copied().collect();
+    let mut slopes = Vec::with_capacity(sample.len() * sample.len() / 2);
+    for (i, a) in sample.iter().enumerate() {
+        for b in &sample[i + 1..] {
+            if (b.0 - a.0).abs() > 1e-9 {
+                slopes.push((b.1 - a.1) / (b.0 - a.0));
+            }
+        }
+    }
+    if slopes.is_empty() {
+        0.0
+    } else {
+        median(slopes)
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Periods in which neither a flash nor a beep came, when the pattern is regular.
+fn missing_events(details: &PatternDetails, period: f64) -> Option<usize> {
+    // Every event's time on the flash timeline: flashes, and unpaired beeps moved by the
+    // typical offset.
+    let mut offsets: Vec<f64> = details.events.iter().map(|e| e.flash_s - e.beep_s).collect();
+    offsets.sort_by(f64::total_cmp);
+    let typical = offsets.get(offsets.len() / 2).copied().unwrap_or(0.0);
+    let mut times: Vec<f64> = details.events.iter().map(|e| e.flash_s).collect();
+    times.extend(details.unpaired_flashes_s.iter().copied());
+    times.extend(details.unpaired_beeps_s.iter().map(|b| b + typical));
+    times.sort_by(f64::total_cmp);
+    let periods: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]) / period).collect();
+    if periods.is_empty() {
+        return None;
+    }
+    let regular = periods
+        .iter()
+        .filter(|p| (*p - p.round()).abs() <= PERIOD_TOLERANCE_SHARE && p.round() >= 1.0)
+        .count();
+    if (regular as f64) < MIN_REGULAR_SHARE * periods.len() as f64 {
+        return None;
+    }
+    Some(periods.iter().map(|p| (p.round() as usize).saturating_sub(1)).sum())
+}
+
+fn warnings(details: &PatternDetails, offset_ms: f64) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let list = |times: &[f64]| {
+        let shown: Vec<String> = times.iter().take(5).map(|t| format!("{t:.3}")).collect();
+        let more = if times.len() > 5 { ", ..." } else { "" };
+        format!("{}{more}", shown.join(", "))
+    };
+    if !details.unpaired_flashes_s.is_empty() {
+        warnings.push(format!(
+            "{} flash(es) without a beep, at {} s",
+            details.unpaired_flashes_s.len(),
+            list(&details.unpaired_flashes_s)
+        ));
+    }
+    if !details.unpaired_beeps_s.is_empty() {
+        warnings.push(format!(
+            "{} beep(s) without a flash, at {} s",
+            details.unpaired_beeps_s.len(),
+            list(&details.unpaired_beeps_s)
+        ));
+    }
+    if let Some(missing) = details.missing_events.filter(|&m| m > 0) {
+        warnings.push(format!("{missing} period(s) with neither flash nor beep"));
+    }
+    let outliers: Vec<f64> =
+        details.events.iter().filter(|e| e.outlier).map(|e| e.flash_s).collect();
+    if !outliers.is_empty() {
+        warnings.push(format!(
+            "{} event(s) off the clip's offset line, at {} s",
+            outliers.len(),
+            list(&outliers)
+        ));
+    }
+    if let Some(period) = details.period_s {
+        if offset_ms.abs() / 1000.0 > AMBIGUOUS_SHARE_OF_PERIOD * period {
+            warnings.push(format!(
+                "the offset is {:.0}% of the {:.3} s period: flashes may be paired with the beep of the next or previous period",
+                offset_ms.abs() / 10.0 / period,
+                period
+            ));
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::pattern::{Beep, Flash};
+
+    fn analyses(flashes: &[f64], beeps: &[f64]) -> (FlashAnalysis, BeepAnalysis) {
+        let flashes = FlashAnalysis {
+            flashes: flashes
+                .iter()
+                .map(|&t| Flash { time_s: t, frame_pts_s: t, fraction: 1.0 })
+                .collect(),
+            region_share: 1.0,
+            contrast: 200.0,
+        };
+        let beeps = BeepAnalysis {
+            beeps: beeps
+                .iter()
+                .map(|&t| Beep {
+                    time_s: t,
+                    frequency_hz: 1000.0,
+                    amplitude: 0.5,
+                    phase_refined: true,
+                })
+                .collect(),
+            tone_hz: Some(1000.0),
+            phase_locked: true,
+        };
+        (flashes, beeps)
+    }
+
+    #[test]
+    fn offset_and_drift_come_from_paired_events() {
+        // Audio 20 ms early, growing by 100 ppm: offset(t) = 20 ms + 0.1 ms/s · t.
+        let flashes: Vec<f64> = (0..30).map(|k| 0.5 + k as f64).collect();
+        let beeps: Vec<f64> = flashes.iter().map(|f| f - 0.020 - 100e-6 * f).collect();
+        let (f, b) = analyses(&flashes, &beeps);
+        let e = estimate(&f, &b);
+        let mean_t = flashes.iter().sum::<f64>() / 30.0;
+        assert!((e.offset_ms.unwrap() - (20.0 + 0.1 * mean_t)).abs() < 1e-9);
+        let drift = e.drift.unwrap();
+        assert!((drift.ppm - 100.0).abs() < 1e-6, "{drift:?}");
+        assert!((drift.ms_per_min - 6.0).abs() < 1e-6);
+        assert_eq!(e.confidence, 1.0);
+        assert_eq!(e.windows.len(), 30);
+        assert_eq!(e.details.missing_events, Some(0));
+    }
+
+    #[test]
+    fn missing_extra_and_stray_events_are_reported_not_averaged_in() {
+        let mut flashes: Vec<f64> = (0..20).map(|k| 1.0 + k as f64).collect();
+        let mut beeps: Vec<f64> = flashes.iter().map(|f| f + 0.045).collect();
+        beeps[7] += 0.010; // one beep 10 ms off
+        beeps.remove(3); // flash at 4 s has no beep
+        flashes.remove(10); // beep at 11.045 s has no flash
+        flashes.remove(14); // period 16 s: neither...
+        beeps.retain(|b| (b - 16.045).abs() > 1e-6);
+        let (f, b) = analyses(&flashes, &beeps);
+        let e = estimate(&f, &b);
+        assert!((e.offset_ms.unwrap() + 45.0).abs() < 1e-9, "{:?}", e.offset_ms);
+        assert_eq!(e.details.unpaired_flashes_s, [4.0]);
+        assert_eq!(e.details.unpaired_beeps_s.len(), 1);
+        assert!((e.details.unpaired_beeps_s[0] - 11.045).abs() < 1e-9);
+        assert_eq!(e.details.missing_events, Some(1));
+        assert_eq!(e.details.events.iter().filter(|e| e.outlier).count(), 1);
+        assert!(e.warnings.iter().any(|w| w.contains("without a beep")));
+        assert!((e.confidence - 16.0 / 19.0).abs() < 1e-9, "{}", e.confidence);
+    }
+
+    #[test]
+    fn nothing_to_pair_is_inconclusive_with_a_reason() {
+        let (f, b) = analyses(&[1.0, 2.0], &[]);
+        let e = estimate(&f, &b);
+        assert_eq!(e.offset_ms, None);
+        assert!(e.reason.contains("no beeps"), "{}", e.reason);
+        // Beeps that are nowhere near the flashes.
+        let (f, b) = analyses(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0]);
+        assert_eq!(estimate(&f, &b).offset_ms, None);
+    }
+}
