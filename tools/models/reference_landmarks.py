@@ -4,8 +4,9 @@ Two modes, both reading the corpus (../shared/corpus by default) and never copyi
 
   python tools/models/reference_landmarks.py json [--out testdata/face/reference_landmarks.json]
       Runs MediaPipe FaceMesh (static image mode) and FaceDetection (short range) on the RGB
-      frames listed in REFERENCE_FRAMES and writes the detections and the 468 landmarks in
-      frame pixels. The Rust tests decode the same frames as grey and compare.
+      frames listed in REFERENCE_FRAMES, and FaceMesh on the same frames' luma (ffmpeg's
+      format=gray) replicated to RGB, and writes the detections and the 468 landmarks in frame
+      pixels. The Rust tests decode the same frames as grey and compare.
 
   python tools/models/reference_landmarks.py gray [--frames-per-clip 8]
       Measures what grey input costs: for frames spread over every `talk` clip, runs FaceMesh
@@ -36,6 +37,8 @@ REFERENCE_FRAMES = [
 ]
 EYE_OUTER = (33, 263)
 MOUTH_INNER = (13, 14)
+# faces per frame in the grey-input comparison (side-by-side clips have two)
+MAX_FACES = 4
 MOUTH_CORNERS = (61, 291)
 LIPS = [
     61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409,
@@ -108,21 +111,25 @@ def cmd_json(args):
     for clip, items in by_clip.items():
         path = os.path.join(args.corpus, "media", clip + ".mp4")
         rgbs = decode(path, [i for i, _ in items], "rgb24")
-        for (idx, faces), rgb in zip(items, rgbs):
+        grays = decode(path, [i for i, _ in items], "gray")
+        for (idx, faces), rgb, gray in zip(items, rgbs, grays):
             h, w, _ = rgb.shape
             with face_mesh(faces) as fm:
                 marks = landmarks_px(fm.process(rgb), w, h)
+                marks_gray = landmarks_px(fm.process(np.ascontiguousarray(np.repeat(gray, 3, axis=2))), w, h)
             frames.append({
                 "clip": clip, "file": f"media/{clip}.mp4", "frame_index": idx, "width": w, "height": h,
                 "max_faces": faces,
                 "detections": detections_px(rgb),
                 "faces": [[[round(float(x), 2), round(float(y), 2)] for x, y in m] for m in marks],
+                "faces_gray": [[[round(float(x), 2), round(float(y), 2)] for x, y in m] for m in marks_gray],
             })
-            print(f"{clip} frame {idx}: {len(marks)} face(s)")
+            print(f"{clip} frame {idx}: {len(marks)} face(s) in RGB, {len(marks_gray)} in grey")
     doc = {
         "generator": "tools/models/reference_landmarks.py json",
         "reference": "Python mediapipe 0.10.21 FaceMesh (static_image_mode, refine_landmarks=False) "
-                     "and FaceDetection (model_selection=0) on the RGB frame; pixels of the full frame",
+                     "and FaceDetection (model_selection=0) on the RGB frame ('faces', 'detections') and "
+                     "FaceMesh on its luma replicated to RGB ('faces_gray'); pixels of the full frame",
         "frames": frames,
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
@@ -139,8 +146,9 @@ def mouth_opening(m):
 def cmd_gray(args):
     with open(os.path.join(args.corpus, "manifest.tsv")) as f:
         rows = [r for r in csv.DictReader(f, delimiter="\t") if r["role"] == "talk"]
-    all_err, lip_err, open_err, missed = [], [], [], 0
-    print("clip\tframes\tmedian px (all)\tmedian eye-rel (all)\tmedian eye-rel (lips)\tmedian |d opening|")
+    all_err, lip_err, open_err, ctrl_open, missed = [], [], [], [], 0
+    print("clip\tfaces\tmedian px (all)\tmedian eye-rel (all)\tmedian eye-rel (lips)\tmedian |d opening|"
+          "\tcontrol: RGB moved 1 px, median |d opening|")
     for r in rows:
         path = os.path.join(args.corpus, r["file"])
         n_total = int(subprocess.run(
@@ -150,32 +158,49 @@ def cmd_gray(args):
         idx = sorted({int(i) for i in np.linspace(0, n_total - 2, args.frames_per_clip)})
         rgbs = decode(path, idx, "rgb24")
         grays = decode(path, idx, "gray")
-        e_all, e_rel, e_lip, e_open = [], [], [], []
-        with face_mesh(1) as fm:
+        e_all, e_rel, e_lip, e_open, c_open = [], [], [], [], []
+        with face_mesh(MAX_FACES) as fm:
             for rgb, g in zip(rgbs, grays):
                 h, w, _ = rgb.shape
-                a = landmarks_px(fm.process(rgb), w, h)
-                b = landmarks_px(fm.process(np.ascontiguousarray(np.repeat(g, 3, axis=2))), w, h)
-                if not a or not b:
-                    missed += int(bool(a) != bool(b))
-                    continue
-                a, b = a[0], b[0]
-                eye = np.linalg.norm(a[EYE_OUTER[0]] - a[EYE_OUTER[1]])
-                d = np.linalg.norm(a - b, axis=1)
-                e_all.append(np.mean(d))
-                e_rel.append(np.mean(d) / eye)
-                e_lip.append(np.mean(d[LIPS]) / eye)
-                e_open.append(abs(mouth_opening(a) - mouth_opening(b)))
+                ref = landmarks_px(fm.process(rgb), w, h)
+                gray = landmarks_px(fm.process(np.ascontiguousarray(np.repeat(g, 3, axis=2))), w, h)
+                # control: the same RGB frame moved by one pixel
+                moved = [m + [1.0, 0.0] for m in landmarks_px(fm.process(np.ascontiguousarray(np.roll(rgb, 1, axis=1))), w, h)]
+                for a in ref:
+                    b, c = nearest(a, gray), nearest(a, moved)
+                    if b is None:
+                        missed += 1
+                        continue
+                    eye = np.linalg.norm(a[EYE_OUTER[0]] - a[EYE_OUTER[1]])
+                    d = np.linalg.norm(a - b, axis=1)
+                    e_all.append(np.mean(d))
+                    e_rel.append(np.mean(d) / eye)
+                    e_lip.append(np.mean(d[LIPS]) / eye)
+                    e_open.append(abs(mouth_opening(a) - mouth_opening(b)))
+                    if c is not None:
+                        c_open.append(abs(mouth_opening(a) - mouth_opening(c)))
         if e_all:
             print(f"{r['id']}\t{len(e_all)}\t{np.median(e_all):.2f}\t{np.median(e_rel):.4f}\t"
-                  f"{np.median(e_lip):.4f}\t{np.median(e_open):.4f}")
+                  f"{np.median(e_lip):.4f}\t{np.median(e_open):.4f}\t{np.median(c_open):.4f}")
         all_err += e_rel
         lip_err += e_lip
         open_err += e_open
-    print(f"all clips: {len(all_err)} frames; eye-relative mean landmark error median {np.median(all_err):.4f} "
+        ctrl_open += c_open
+    print(f"all clips: {len(all_err)} faces; eye-relative mean landmark error median {np.median(all_err):.4f} "
           f"(p90 {np.percentile(all_err, 90):.4f}); lips median {np.median(lip_err):.4f} "
           f"(p90 {np.percentile(lip_err, 90):.4f}); |d opening| median {np.median(open_err):.4f} "
-          f"(p90 {np.percentile(open_err, 90):.4f}); face found in only one of RGB/grey: {missed}")
+          f"(p90 {np.percentile(open_err, 90):.4f}); control (RGB moved 1 px) |d opening| median "
+          f"{np.median(ctrl_open):.4f} (p90 {np.percentile(ctrl_open, 90):.4f}); "
+          f"faces found in RGB but not in grey: {missed}")
+
+
+def nearest(a, faces):
+    """The face in `faces` whose landmark centre is nearest a's, if within a's eye distance."""
+    if not faces:
+        return None
+    eye = np.linalg.norm(a[EYE_OUTER[0]] - a[EYE_OUTER[1]])
+    best = min(faces, key=lambda b: np.linalg.norm(a.mean(axis=0) - b.mean(axis=0)))
+    return best if np.linalg.norm(a.mean(axis=0) - best.mean(axis=0)) < eye else None
 
 
 def main():

@@ -1,0 +1,3 @@
+//! Per-stream features: what the correlator compares.
+
+pub mod face;

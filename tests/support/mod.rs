@@ -1,0 +1,3 @@
+//! Helpers shared by the integration tests (and, by path, the examples).
+
+pub mod ffmpeg_gray;
