@@ -75,21 +75,23 @@ const TILE_ASPECT: f32 = 1.25;
 /// whole in the next tile.
 const TILE_OVERLAP: f32 = 0.4;
 
-/// Square regions to run the detector on, coarse to fine: the letterboxed frame; squares of
-/// the shorter side along the longer one when the frame is far from square; and with `deep`,
-/// squares of half the shorter side over the whole frame, for small faces (composites, wide
-/// shots).
-pub fn search_levels(width: usize, height: usize, deep: bool) -> Vec<Vec<Region>> {
+/// Square regions for the usual detector search, coarse to fine: the letterboxed frame, then
+/// squares of the shorter side along the longer one when the frame is far from square.
+pub fn search_levels(width: usize, height: usize) -> Vec<Vec<Region>> {
     let (w, h) = (width as f32, height as f32);
     let short = w.min(h);
     let mut levels = vec![vec![letterbox(width, height)]];
     if w.max(h) > short * TILE_ASPECT {
         levels.push(tiles(w, h, short));
     }
-    if deep {
-        levels.push(tiles(w, h, short / 2.0));
-    }
     levels
+}
+
+/// Squares of half the frame's shorter side over the whole frame: the search for small faces
+/// (composites, wide shots), about 20 detector passes on a 16:9 frame.
+pub fn small_face_tiles(width: usize, height: usize) -> Vec<Region> {
+    let (w, h) = (width as f32, height as f32);
+    tiles(w, h, w.min(h) / 2.0)
 }
 
 /// Squares of `side` covering a `w` x `h` frame, overlapping by at least [`TILE_OVERLAP`].
@@ -233,17 +235,16 @@ mod tests {
     }
 
     #[test]
-    fn search_levels_tile_tall_frames_and_deep_search() {
-        // square frame: the letterbox only, or with the deep search 3x3 half-side tiles
-        assert_eq!(search_levels(512, 512, false).len(), 1);
-        let deep = search_levels(512, 512, true);
-        assert_eq!(deep.len(), 2);
-        assert_eq!(deep[1].len(), 9);
-        assert_eq!(deep[1][0].size, 256.0);
-        assert_eq!(deep[1][0].center, Point::new(128.0, 128.0));
-        assert_eq!(deep[1][8].center, Point::new(384.0, 384.0));
+    fn search_levels_tile_tall_frames_and_small_faces() {
+        // square frame: the letterbox only; small-face search in 3x3 half-side tiles
+        assert_eq!(search_levels(512, 512).len(), 1);
+        let small = small_face_tiles(512, 512);
+        assert_eq!(small.len(), 9);
+        assert_eq!(small[0].size, 256.0);
+        assert_eq!(small[0].center, Point::new(128.0, 128.0));
+        assert_eq!(small[8].center, Point::new(384.0, 384.0));
         // 1080x1920: three 1080 squares down the frame, first and last flush with its edges
-        let tall = &search_levels(1080, 1920, false)[1];
+        let tall = &search_levels(1080, 1920)[1];
         assert_eq!(tall.len(), 3);
         assert_eq!(tall[0].center, Point::new(540.0, 540.0));
         assert_eq!(tall[2].center, Point::new(540.0, 1380.0));

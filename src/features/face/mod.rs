@@ -2,8 +2,10 @@
 //! model, run on CPU by tract (pure Rust) from ONNX files embedded in the binary.
 //!
 //! Pipeline per frame (see `research/content-baselines.md`, section 2):
-//! 1. detect faces on the letterboxed frame (128x128) when there is nothing to track, after a
-//!    cut, when a track is lost, and every [`TrackerConfig::redetect_interval_s`];
+//! 1. detect faces (128x128 input: the letterboxed frame, plus squares of its shorter side when
+//!    it is far from square, plus half-size tiles when small faces are looked for) when there is
+//!    nothing to track, after a cut, when a track is lost, and every
+//!    [`TrackerConfig::redetect_interval_s`];
 //! 2. for each tracked face, cut a rotated square region (192x192) around it, run the landmark
 //!    model, and build the next frame's region from the landmarks;
 //! 3. turn the lip points into [`LipFeatures`] normalised by the eye distance.

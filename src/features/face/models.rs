@@ -142,31 +142,56 @@ impl ModelRunner {
     }
 
     /// Faces in the frame: the detector on each level of [`detector::search_levels`], coarse
-    /// to fine, merged by weighted non-maximum suppression within a level; a finer level only
-    /// adds faces the coarser ones missed, so a face seen whole keeps MediaPipe's box. `deep`
-    /// adds the small-face tiles (several times the cost).
+    /// to fine, then with `small_faces` on [`detector::small_face_tiles`] (several times the
+    /// cost). Detections are merged by weighted non-maximum suppression within a level; a finer
+    /// level only adds faces the coarser ones missed, so a face seen whole keeps MediaPipe's box.
     pub fn detect(
         &mut self,
         img: &GrayImage,
         min_score: f32,
-        deep: bool,
+        small_faces: bool,
     ) -> Result<Vec<Detection>, FaceError> {
-        let mut found: Vec<Detection> = Vec::new();
-        for level in detector::search_levels(img.width(), img.height(), deep) {
-            let mut dets = Vec::new();
-            for region in &level {
-                dets.extend(self.detect_in(img, region, min_score)?);
-            }
-            for det in detector::weighted_nms(dets) {
-                if found
-                    .iter()
-                    .all(|f| f.bbox.iou(&det.bbox) <= detector::NMS_IOU)
-                {
-                    found.push(det);
-                }
-            }
+        let mut found = Vec::new();
+        for level in detector::search_levels(img.width(), img.height()) {
+            self.add_faces(img, &level, min_score, &mut found)?;
+        }
+        if small_faces {
+            self.find_small_faces(img, min_score, &mut found)?;
         }
         Ok(found)
+    }
+
+    /// Adds to `found` the faces that [`detector::small_face_tiles`] finds and it lacks.
+    pub fn find_small_faces(
+        &mut self,
+        img: &GrayImage,
+        min_score: f32,
+        found: &mut Vec<Detection>,
+    ) -> Result<(), FaceError> {
+        let tiles = detector::small_face_tiles(img.width(), img.height());
+        self.add_faces(img, &tiles, min_score, found)
+    }
+
+    fn add_faces(
+        &mut self,
+        img: &GrayImage,
+        regions: &[Region],
+        min_score: f32,
+        found: &mut Vec<Detection>,
+    ) -> Result<(), FaceError> {
+        let mut dets = Vec::new();
+        for region in regions {
+            dets.extend(self.detect_in(img, region, min_score)?);
+        }
+        for det in detector::weighted_nms(dets) {
+            if found
+                .iter()
+                .all(|f| f.bbox.iou(&det.bbox) <= detector::NMS_IOU)
+            {
+                found.push(det);
+            }
+        }
+        Ok(())
     }
 
     /// The 468 landmarks of the face in `region`, in frame pixels, with the presence score.

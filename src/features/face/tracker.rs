@@ -24,8 +24,11 @@ pub struct TrackerConfig {
     /// Run the detector at least this often while tracking, to pick up new faces.
     pub redetect_interval_s: f64,
     /// Search for small faces (detector on tiles of half the frame's shorter side, about 20
-    /// passes on a 16:9 frame) at most this often, and after a cut.
-    pub deep_search_interval_s: f64,
+    /// passes on a 16:9 frame) when the usual search finds none, at most this often.
+    pub small_face_search_interval_s: f64,
+    /// While faces are tracked, search for more small ones this often (composites), counted
+    /// from the tracker's first frame; also after every cut.
+    pub small_face_rescan_interval_s: f64,
     /// Mean absolute change of the frame thumbnail (0..255) that counts as a cut: all tracks
     /// end and the detector runs.
     pub cut_mean_abs_diff: f32,
@@ -44,7 +47,8 @@ impl Default for TrackerConfig {
             min_detection_score: 0.5,
             min_presence_score: 0.5,
             redetect_interval_s: 0.5,
-            deep_search_interval_s: 2.0,
+            small_face_search_interval_s: 2.0,
+            small_face_rescan_interval_s: 10.0,
             cut_mean_abs_diff: 30.0,
             max_region_jump: 0.5,
             keep_landmarks: false,
@@ -96,7 +100,8 @@ pub struct FaceTracker {
     tracks: Vec<Track>,
     next_id: TrackId,
     last_detection_s: Option<f64>,
-    last_deep_search_s: Option<f64>,
+    /// Last small-face search, or the first frame before any.
+    last_small_search_s: Option<f64>,
     thumb: Option<Vec<f32>>,
 }
 
@@ -108,7 +113,7 @@ impl FaceTracker {
             tracks: Vec::new(),
             next_id: 0,
             last_detection_s: None,
-            last_deep_search_s: None,
+            last_small_search_s: None,
             thumb: None,
         })
     }
@@ -118,7 +123,7 @@ impl FaceTracker {
         self.tracks.clear();
         self.next_id = 0;
         self.last_detection_s = None;
-        self.last_deep_search_s = None;
+        self.last_small_search_s = None;
         self.thumb = None;
     }
 
@@ -159,14 +164,21 @@ impl FaceTracker {
 
         if must_detect {
             self.last_detection_s = Some(time_s);
-            let deep = cut
-                || elapsed(self.last_deep_search_s, time_s) >= self.config.deep_search_interval_s;
-            if deep {
-                self.last_deep_search_s = Some(time_s);
-            }
-            let dets = self
+            let mut dets = self
                 .runner
-                .detect(img, self.config.min_detection_score, deep)?;
+                .detect(img, self.config.min_detection_score, false)?;
+            let since_small = elapsed(self.last_small_search_s, time_s);
+            let starved = found.is_empty()
+                && dets.is_empty()
+                && since_small >= self.config.small_face_search_interval_s;
+            let rescan = self.last_small_search_s.is_some()
+                && since_small >= self.config.small_face_rescan_interval_s;
+            if cut || starved || rescan {
+                self.runner
+                    .find_small_faces(img, self.config.min_detection_score, &mut dets)?;
+                self.last_small_search_s = Some(time_s);
+            }
+            self.last_small_search_s.get_or_insert(time_s);
             for det in dets {
                 if found.len() >= self.config.max_faces {
                     break;
