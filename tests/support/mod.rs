@@ -1,3 +1,4 @@
-//! Code shared by the integration tests.
+//! Code shared by the integration tests (and, by path, the examples).
 
+pub mod ffmpeg_gray;
 pub mod sample_reports;
