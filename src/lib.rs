@@ -10,6 +10,8 @@
 pub mod commands;
 pub mod correlate;
 pub mod error;
+pub mod estimate;
+pub mod features;
 pub mod grade;
 pub mod media;
 pub mod report;

@@ -2,8 +2,9 @@
 
 use avsync::commands;
 use avsync::error::{Error, EXIT_USAGE};
+use avsync::estimate::reference::Placement;
 use avsync::grade::{Profile, DEFAULT_PROFILE};
-use avsync::report::OutputOptions;
+use avsync::report::{self, OutputOptions};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,44 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure an output against the audio (and video) that went into it: where the reference
+    /// audio sits (sub-sample), drift, splices, gain; with --video-ref also the video offset,
+    /// dropped, repeated and frozen frames. Grades audio offset minus video offset.
+    Compare(CompareArgs),
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The file that came out of the pipeline.
+    output: PathBuf,
+    /// The audio that went in (any audio or video file; its audio track is used).
+    #[arg(long, value_name = "FILE")]
+    audio_ref: PathBuf,
+    /// The video that went in.
+    #[arg(long, value_name = "FILE")]
+    video_ref: Option<PathBuf>,
+    /// Where the reference audio was meant to start in the output (Kling's sound_insert_time),
+    /// e.g. 1s. Offsets are measured from there.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_time_s)]
+    ref_insert_time: f64,
+    /// Where the section meant to be used starts in the reference (Kling's sound_start_time).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_time_s)]
+    ref_start_time: f64,
+    /// Length of the analysis windows the output audio is cut into.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_positive_s)]
+    window: f64,
+    #[command(flatten)]
+    grade: GradeArgs,
+    #[command(flatten)]
+    output_args: OutputArgs,
+}
+
+fn parse_time_s(text: &str) -> Result<f64, String> {
+    avsync::units::parse_duration_s(text)
+}
+
+fn parse_positive_s(text: &str) -> Result<f64, String> {
+    avsync::units::parse_positive_duration_s(text)
 }
 
 /// Grading options shared by every measuring command.
@@ -41,7 +80,6 @@ struct GradeArgs {
     tolerances: Vec<String>,
 }
 
-#[expect(dead_code, reason = "the measuring commands land next and use it")]
 impl GradeArgs {
     /// The profiles named, or the default profile when none is.
     fn profiles(&self) -> Result<Vec<Profile>, Error> {
@@ -68,7 +106,6 @@ struct OutputArgs {
     quiet: bool,
 }
 
-#[expect(dead_code, reason = "the measuring commands land next and use it")]
 impl OutputArgs {
     fn options(&self) -> OutputOptions {
         OutputOptions { json: self.json.clone(), quiet: self.quiet }
@@ -103,6 +140,24 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 print!("{}", commands::probe::render_text(&info));
             }
             Ok(0)
+        }
+        Command::Compare(args) => {
+            let profiles = args.grade.profiles()?;
+            let mut options = commands::compare::CompareOptions::new(args.output, args.audio_ref);
+            options.video_ref = args.video_ref;
+            options.expected = Placement {
+                output_start_s: args.ref_insert_time,
+                ref_start_s: args.ref_start_time,
+            };
+            options.audio.window_s = args.window;
+            let report = commands::compare::run(&options, &profiles)?;
+            let output = args.output_args.options();
+            let outcome = report::emit(std::slice::from_ref(&report), &output)?;
+            let json_to_stdout = output.json.as_deref() == Some(std::path::Path::new("-"));
+            if !output.quiet && !json_to_stdout {
+                print!("{}", commands::compare::render_details(&report));
+            }
+            Ok(outcome.exit_code())
         }
     }
 }

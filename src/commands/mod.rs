@@ -1,4 +1,5 @@
 //! One module per subcommand: each turns options into a result, leaving argument parsing and
 //! process exit to `main.rs`.
 
+pub mod compare;
 pub mod probe;

@@ -9,6 +9,7 @@ mod text;
 pub use output::{emit, write_text, OutputOptions};
 pub use text::{describe_offset, summary_line};
 
+use crate::estimate::reference::ReferenceDetails;
 use crate::media::{MediaInfo, StreamInfo};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,9 @@ pub struct Report {
     /// Why the overall verdict is what it is, in words.
     pub reason: String,
     pub warnings: Vec<String>,
+    /// What `compare` found against the reference audio and video.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceDetails>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

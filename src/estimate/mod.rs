@@ -1,0 +1,5 @@
+//! From correlation curves to measurements: offsets, drift, segments, confidence, and the
+//! inconclusive outcome when there is nothing to measure.
+
+pub mod reference;
+pub mod significance;

@@ -1,0 +1,3 @@
+//! Features per stream, computed as media is decoded and kept compactly.
+
+pub mod fingerprint;
