@@ -74,8 +74,21 @@ pub fn run(options: &CompareOptions, profiles: &[Profile]) -> Result<Report> {
         .audio
         .finish()
         .ok_or_else(|| Error::input(&options.output, "audio stream decoded to no samples"))?;
-    let reference_audio =
+    let mut reference_audio =
         media::decode_audio(&options.audio_ref, &audio_options(SampleRate::Hz(rate)))?;
+    let mut notes = Vec::new();
+    // An audio-only reference starts at its first sample. FFmpeg dates an MP3's first sample
+    // after the encoder delay it trimmed (0.069 s for LAME at 16 kHz), though that sample is
+    // the start of what was encoded. With video beside it, the stream times are kept: they
+    // say how the reference's audio and picture line up.
+    if reference_audio.start_s != 0.0 && media::probe(&options.audio_ref)?.analysed_video.is_none()
+    {
+        notes.push(format!(
+            "reference audio: its first sample is taken as 0 s (the file dates it {:.6} s)",
+            reference_audio.start_s
+        ));
+        reference_audio.start_s = 0.0;
+    }
 
     let audio = align_audio(
         &output_audio.samples,
@@ -139,7 +152,10 @@ pub fn run(options: &CompareOptions, profiles: &[Profile]) -> Result<Report> {
         verdicts: Vec::new(),
         verdict: Outcome::Inconclusive,
         reason,
-        warnings: warnings(&details, video.as_ref().map(|(_, v)| v)),
+        warnings: notes
+            .into_iter()
+            .chain(warnings(&details, video.as_ref().map(|(_, v)| v)))
+            .collect(),
         reference: Some(details),
     };
     grade(&mut report, profiles);
@@ -172,6 +188,7 @@ fn combine(
     };
     match video {
         None => (Some(audio_ms), String::new()),
+        Some(v) if v.still => (Some(audio_ms), String::new()),
         Some(v) => match details.video_offset_ms {
             Some(video_ms) => (Some(audio_ms - video_ms), String::new()),
             None => (
@@ -199,10 +216,10 @@ fn warnings(details: &ReferenceDetails, video: Option<&VideoAlignment>) -> Vec<S
         warnings.push("the output carries the reference audio with inverted polarity".into());
     }
     if let Some(v) = video {
-        if v.distinctness < LOW_DISTINCTNESS {
+        if v.still {
             warnings.push(format!(
-                "the reference video changes little from frame to frame (distinctness {:.2}): \
-                 the video offset may be off by whole frames",
+                "the reference video is a still picture (distinctness {:.2}): its offset \
+                 cannot be measured, and the video timeline is assumed kept",
                 v.distinctness
             ));
         }
@@ -223,10 +240,6 @@ fn warnings(details: &ReferenceDetails, video: Option<&VideoAlignment>) -> Vec<S
     }
     warnings
 }
-
-/// Below this, matched frames barely stand out from their neighbours (see
-/// [`VideoAlignment::distinctness`]).
-const LOW_DISTINCTNESS: f64 = 0.2;
 
 /// The compare-specific lines printed under the summary line.
 pub fn render_details(report: &Report) -> String {

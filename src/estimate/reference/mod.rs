@@ -64,6 +64,9 @@ pub struct ReferenceDetails {
     /// How much earlier the output shows the reference video, in ms (`> 0`: early).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_offset_ms: Option<f64>,
+    /// True when the reference video is a still picture, whose offset cannot be measured.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub video_still: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_matched_frames: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,7 +169,12 @@ impl ReferenceDetails {
             ),
             None => (None, None, None, None),
         };
+        let still = video.as_ref().is_some_and(|(_, v)| v.still);
         let basis = match &video {
+            Some(_) if still => "offset_ms = audio offset against the reference audio, assuming \
+                                 the video timeline was kept: the reference video is a still \
+                                 picture, whose offset cannot be measured"
+                .to_string(),
             Some(_) => {
                 "offset_ms = audio offset − video offset, both against the references".to_string()
             }
@@ -192,6 +200,7 @@ impl ReferenceDetails {
             splices: splices(&segments),
             segments,
             video_offset_ms,
+            video_still: still,
             video_matched_frames: matched,
             video_output_frames: frames,
             frame_rate_change: video.as_ref().and_then(|(_, v)| v.rate_change),

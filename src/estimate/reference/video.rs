@@ -28,6 +28,9 @@ pub struct VideoAlignOptions {
     pub freeze_min_frames: usize,
     /// A frame-rate ratio further than this from 1 is a frame-rate change.
     pub rate_change_tolerance: f64,
+    /// Below this [`VideoAlignment::distinctness`] the reference is a still picture (or
+    /// nearly): no frame can be told from another, so there is no offset to measure.
+    pub min_distinctness: f64,
 }
 
 impl Default for VideoAlignOptions {
@@ -40,6 +43,7 @@ impl Default for VideoAlignOptions {
             max_skip_frames: 8,
             freeze_min_frames: 3,
             rate_change_tolerance: 0.005,
+            min_distinctness: 0.2,
         }
     }
 }
@@ -76,8 +80,12 @@ pub struct FrameRateChange {
 pub struct VideoAlignment {
     /// For each output frame, the reference frame it shows (`None`: not in the reference).
     pub path: Vec<Option<usize>>,
-    /// Median `t_ref − t_out` over matched frames, seconds; `None` if too few matched.
+    /// Median `t_ref − t_out` over matched frames, seconds; `None` if too few matched or the
+    /// reference is still.
     pub offset_s: Option<f64>,
+    /// True when the reference's frames cannot be told apart (see
+    /// [`VideoAlignOptions::min_distinctness`]).
+    pub still: bool,
     pub matched_frames: usize,
     pub output_frames: usize,
     /// Median over matched frames of how far the matched reference frame beats the typical
@@ -102,6 +110,7 @@ pub fn align_video(
     let empty = VideoAlignment {
         path: vec![None; output.len()],
         offset_s: None,
+        still: false,
         matched_frames: 0,
         output_frames: output.len(),
         distinctness: 0.0,
@@ -116,7 +125,7 @@ pub fn align_video(
     if output.is_empty() {
         return empty;
     }
-    let guess = first_guess(output, reference);
+    let guess = first_guess(output, reference, options);
     let ref_times: Vec<f64> = reference.iter().map(|f| f.pts_s).collect();
     // Each output frame's band of candidate reference frames, and their distances.
     let bands: Vec<(usize, Vec<f32>)> = output
@@ -134,7 +143,6 @@ pub fn align_video(
         path.iter().enumerate().filter_map(|(i, j)| j.map(|j| (i, j))).collect();
     let mut offsets: Vec<f64> =
         matched.iter().map(|&(i, j)| ref_times[j] - output[i].pts_s).collect();
-    let offset_s = (matched.len() * 2 >= output.len()).then(|| median_in_place(&mut offsets));
     let mut margins: Vec<f64> = matched
         .iter()
         .map(|&(i, j)| {
@@ -149,6 +157,9 @@ pub fn align_video(
         })
         .collect();
     let distinctness = if margins.is_empty() { 0.0 } else { median_in_place(&mut margins) };
+    let still = !matched.is_empty() && distinctness < options.min_distinctness;
+    let offset_s =
+        (matched.len() * 2 >= output.len() && !still).then(|| median_in_place(&mut offsets));
     let rate_change = match (output_fps, ref_fps) {
         (Some(o), Some(r)) if (o / r - 1.0).abs() > options.rate_change_tolerance => {
             Some(FrameRateChange { ref_fps: r, output_fps: o })
@@ -158,6 +169,7 @@ pub fn align_video(
     let mut alignment = VideoAlignment {
         path,
         offset_s,
+        still,
         matched_frames: matched.len(),
         output_frames: output.len(),
         distinctness,
@@ -166,7 +178,7 @@ pub fn align_video(
         rate_change,
         ..empty
     };
-    if let Some(offset) = offset_s {
+    if let Some(offset) = alignment.offset_s {
         find_events(&mut alignment, output, &ref_times, offset, options);
     }
     alignment
@@ -180,18 +192,26 @@ fn frame_rate(frames: &[Fingerprint]) -> Option<f64> {
     (interval > 0.0).then(|| 1.0 / interval)
 }
 
-/// The median `t_ref − t_out` of the nearest reference frame for a sample of output frames.
-fn first_guess(output: &[Fingerprint], reference: &[Fingerprint]) -> f64 {
+/// The median `t_ref − t_out` of the nearest reference frame for a sample of output frames,
+/// counting only frames whose nearest match stands out; 0 (timeline kept) if none does.
+fn first_guess(
+    output: &[Fingerprint],
+    reference: &[Fingerprint],
+    options: &VideoAlignOptions,
+) -> f64 {
     let step = output.len().div_ceil(GUESS_SAMPLES).max(1);
     let mut offsets: Vec<f64> = output
         .par_iter()
         .step_by(step)
         .filter_map(|frame| {
-            reference
-                .iter()
-                .map(|r| (frame.distance(r), r.pts_s))
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, t)| t - frame.pts_s)
+            let mut distances: Vec<f64> =
+                reference.iter().map(|r| f64::from(frame.distance(r))).collect();
+            let best =
+                crate::correlate::peak::argmax(&distances.iter().map(|d| -d).collect::<Vec<_>>())?;
+            let nearest = distances[best];
+            let typical = median_in_place(&mut distances);
+            (typical > 0.0 && 1.0 - nearest / typical >= options.min_distinctness)
+                .then(|| reference[best].pts_s - frame.pts_s)
         })
         .collect();
     let guess = median_in_place(&mut offsets);
@@ -420,6 +440,19 @@ mod tests {
         assert!(alignment.repeated.is_empty(), "{:?}", alignment.repeated);
         assert_eq!(alignment.dropped.len(), 1, "{:?}", alignment.dropped);
         assert!(alignment.offset_s.unwrap().abs() < 1.0 / 60.0);
+    }
+
+    #[test]
+    fn a_still_reference_has_no_offset() {
+        let still = print(7, 0.0);
+        let reference: Vec<Fingerprint> =
+            (0..100).map(|i| Fingerprint { pts_s: i as f64 / 25.0, ..still.clone() }).collect();
+        let output: Vec<Fingerprint> =
+            (0..50).map(|i| Fingerprint { pts_s: i as f64 / 25.0, ..still.clone() }).collect();
+        let alignment = align_video(&output, &reference, &VideoAlignOptions::default());
+        assert!(alignment.still);
+        assert!(alignment.offset_s.is_none());
+        assert!(alignment.dropped.is_empty() && alignment.repeated.is_empty());
     }
 
     #[test]
