@@ -181,8 +181,8 @@ fn combine(
             None,
             format!(
                 "the reference audio does not occur in the output: its best match could be \
-                 chance (p = {:.2}; a match needs p ≤ {})",
-                audio.best_p, audio.false_alarm
+                 chance (p = {:.2}; a match needs p ≤ {:.1e})",
+                audio.best_p, audio.per_window_p
             ),
         );
     };

@@ -93,6 +93,8 @@ pub struct SegmentReport {
     pub offset_ms: f64,
     pub drift_ppm: Option<f64>,
     pub gain_db: f64,
+    /// Share of the output's energy over the segment that the reference explains, 0–1.
+    pub explained: f64,
     pub confidence: f64,
 }
 
@@ -155,6 +157,7 @@ impl ReferenceDetails {
                 offset_ms: relative_ms(s.offset_s),
                 drift_ppm: s.drift_ppm,
                 gain_db: s.gain_db,
+                explained: s.explained,
                 confidence: s.confidence,
             })
             .collect();
@@ -263,6 +266,7 @@ mod tests {
             offset_ms: (reference.0 - out.0) * 1e3,
             drift_ppm: None,
             gain_db: 0.0,
+            explained: 1.0,
             confidence: 1.0,
         }
     }
