@@ -144,9 +144,7 @@ pub fn align_audio(
     let bounds = window_bounds(out.len(), (options.window_s * rate).round() as usize, factor);
     let coarse_hits: Vec<Option<CoarseHit>> = bounds
         .par_iter()
-        .map_init(Correlator::new, |correlator, &(start, end)| {
-            coarse.search(correlator, start, end)
-        })
+        .map(|&(start, end)| with_correlator(|correlator| coarse.search(correlator, start, end)))
         .collect();
     let per_window = options.false_alarm / bounds.len().max(1) as f64;
     let best_p = coarse_hits.iter().flatten().map(|h| h.p_value).fold(1.0, f64::min);
@@ -172,19 +170,34 @@ pub fn align_audio(
 
     // Pass 3: full-rate lags, resampled along each segment's drift; refit, and once more if the
     // drift moved enough to smear a window's peak.
-    let fine = FineSearch { out: &out, refr: &refr, band, margin: 3 * factor + 8 };
+    let margin = 3 * factor + 8;
+    let longest = bounds.iter().map(|(s, e)| e - s).max().unwrap_or(0);
+    let fine = FineSearch {
+        out: &out,
+        refr: &refr,
+        band,
+        margin,
+        // Only lags within the margin are read: the section's length is enough for them not to
+        // wrap around.
+        fft_len: Correlator::fft_len(longest + 2 * margin + 2, longest, 0),
+    };
+    let window_samples = options.window_s * rate;
+    let mut slopes: Vec<f64> = lines.iter().map(Line::resolved_slope).collect();
     for _ in 0..2 {
         let refined: Vec<(usize, Option<FineHit>)> = groups
             .iter()
-            .zip(&lines)
-            .flat_map(|(group, line)| group.iter().map(move |&w| (w, *line)))
+            .zip(lines.iter().zip(&slopes))
+            .flat_map(|(group, (line, &slope))| group.iter().map(move |&w| (w, *line, slope)))
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map_init(Correlator::new, |correlator, (w, line)| {
+            .map(|(w, line, slope)| {
                 let (start, end) = bounds[w];
                 let centre_s = 0.5 * (start + end) as f64 / rate;
                 let predicted = line.at(centre_s);
-                (w, fine.search(correlator, start, end, predicted * rate, line.slope))
+                let hit = with_correlator(|correlator| {
+                    fine.search(correlator, start, end, predicted * rate, slope)
+                });
+                (w, hit)
             })
             .collect();
         for (w, hit) in refined {
@@ -194,13 +207,13 @@ pub fn align_audio(
                 windows[w].gain_terms = hit.gain_terms;
             }
         }
-        let previous = lines.clone();
         lines = groups.iter().map(|g| fit_line(&windows, g)).collect();
-        let window_samples = options.window_s * rate;
-        let settled = lines
+        let resolved: Vec<f64> = lines.iter().map(Line::resolved_slope).collect();
+        let settled = resolved
             .iter()
-            .zip(&previous)
-            .all(|(new, old)| (new.slope - old.slope).abs() * window_samples < FINE_SMEAR_SAMPLES);
+            .zip(&slopes)
+            .all(|(new, old)| (new - old).abs() * window_samples < FINE_SMEAR_SAMPLES);
+        slopes = resolved;
         if settled {
             break;
         }
@@ -249,6 +262,16 @@ pub fn align_audio(
 /// the p-value reached 0.03–0.05, while real matches, even a reference mixed under other
 /// audio twice as loud, measured 0.15 and above (clean copies 0.7–0.9).
 const MIN_COHERENCE: f64 = 0.1;
+thread_local! {
+    /// One correlator per thread (rayon's workers included), so that FFT plans, whose
+    /// twiddle factors cost as much to make as a transform, are made once per length.
+    static CORRELATOR: std::cell::RefCell<Correlator> = std::cell::RefCell::new(Correlator::new());
+}
+
+fn with_correlator<T>(work: impl FnOnce(&mut Correlator) -> T) -> T {
+    CORRELATOR.with(|correlator| work(&mut correlator.borrow_mut()))
+}
+
 /// A residual drift that smears a window's peak by less than this many samples is left alone.
 const FINE_SMEAR_SAMPLES: f64 = 0.05;
 /// Welch frame for the band estimate.
@@ -265,9 +288,9 @@ const INTERPOLATION_HALF_WIDTH: isize = 16;
 
 /// The band where both signals have energy, from their averaged power spectra.
 fn usable_band(a: &[f64], b: &[f64]) -> Band {
-    let mut correlator = Correlator::new();
-    let pa = power_spectrum(&mut correlator, a);
-    let pb = power_spectrum(&mut correlator, b);
+    let (pa, pb) = with_correlator(|correlator| {
+        (power_spectrum(correlator, a), power_spectrum(correlator, b))
+    });
     let (Some(pa), Some(pb)) = (pa, pb) else { return Band::FULL };
     let floor = 10f64.powf(BAND_FLOOR_DB / 10.0);
     let max_a = pa.iter().copied().fold(0.0, f64::max);
@@ -412,9 +435,11 @@ impl CoarseSearch {
         // The coarse band is the full-rate band, capped below the decimation filter's edge.
         let coarse_band =
             Band { low: band.low * factor as f64, high: (band.high * factor as f64).min(0.45) };
-        let mut correlator = Correlator::new();
-        let (refr_white, _) = correlator.spectrum(&refr_c, n).whitened(coarse_band);
-        let white = correlator.inverse(&refr_white);
+        let (refr_white, white) = with_correlator(|correlator| {
+            let (refr_white, _) = correlator.spectrum(&refr_c, n).whitened(coarse_band);
+            let white = correlator.inverse(&refr_white);
+            (refr_white, white)
+        });
         let mut refr_energy = Vec::with_capacity(2 * n + 1);
         refr_energy.push(0.0);
         for v in white.iter().chain(&white) {
@@ -477,11 +502,7 @@ impl CoarseSearch {
         let z = robust_z(&values, values[best]);
         let lag = lags[0] as f64 + refined.position;
         let p_value = tail_p_value(&values, best, self.exclude_lags);
-        Some(CoarseHit {
-            offset_samples: (lag - start_c as f64) * self.factor as f64,
-            z,
-            p_value,
-        })
+        Some(CoarseHit { offset_samples: (lag - start_c as f64) * self.factor as f64, z, p_value })
     }
 }
 
@@ -498,6 +519,8 @@ struct FineSearch<'a> {
     band: Band,
     /// Lags searched either side of the predicted one.
     margin: usize,
+    /// One FFT length for every window, so that one plan serves them all.
+    fft_len: usize,
 }
 
 impl FineSearch<'_> {
@@ -538,7 +561,7 @@ impl FineSearch<'_> {
         if section.iter().all(|&v| v == 0.0) {
             return None;
         }
-        let n = Correlator::fft_len(section.len(), window.len(), section.len());
+        let n = self.fft_len;
         let section_spectrum = correlator.spectrum(&section, n);
         let window_spectrum = correlator.spectrum(window, n);
         let phat =
@@ -574,16 +597,26 @@ impl FineSearch<'_> {
 }
 
 /// The reference at a fractional sample position (Hann-windowed sinc); zero outside it.
+///
+/// One sine per call: `sin(π(k − f)) = (−1)^(k+1) sin(πf)` for integer `k`; the window is a
+/// polynomial (Welch-squared) taper, so no more trigonometry per tap.
 fn interpolate(signal: &[f64], position: f64) -> f64 {
+    use std::f64::consts::PI;
     let base = position.floor() as isize;
     let fraction = position - base as f64;
+    if fraction == 0.0 {
+        return usize::try_from(base).ok().and_then(|i| signal.get(i)).copied().unwrap_or(0.0);
+    }
     let half = INTERPOLATION_HALF_WIDTH;
+    let sine = (PI * fraction).sin();
     (base - half + 1..=base + half)
         .filter(|&i| i >= 0 && (i as usize) < signal.len())
         .map(|i| {
-            let x = (i - base) as f64 - fraction;
-            let window = 0.5 + 0.5 * (std::f64::consts::PI * x / half as f64).cos();
-            signal[i as usize] * sinc(x) * window
+            let k = i - base;
+            let x = k as f64 - fraction;
+            let sign = if k % 2 == 0 { -1.0 } else { 1.0 };
+            let taper = 1.0 - (x / half as f64).powi(2);
+            signal[i as usize] * sign * sine / (PI * x) * taper * taper
         })
         .sum()
 }
@@ -623,7 +656,20 @@ impl Line {
     fn at(&self, t: f64) -> f64 {
         self.intercept + self.slope * (t - self.centre)
     }
+
+    /// The slope where it stands out from its own uncertainty, else 0: resampling along a
+    /// slope that is only noise would cost time and add interpolation error for nothing.
+    fn resolved_slope(&self) -> f64 {
+        if self.slope.abs() > RESOLVED_SLOPE_SIGMAS * self.slope_se {
+            self.slope
+        } else {
+            0.0
+        }
+    }
 }
+
+/// A slope counts as drift when it is this many standard errors from zero.
+const RESOLVED_SLOPE_SIGMAS: f64 = 3.0;
 
 /// Residuals beyond this many robust standard deviations are dropped before the refit.
 const OUTLIER_SIGMAS: f64 = 4.0;
@@ -786,10 +832,23 @@ fn place_edges(
         }
     }
     for (segment, h) in segments.iter_mut().zip(&hypotheses) {
+        // Gain by least squares over the samples the segment now covers (the windows' own
+        // estimate also counted reference audio beyond its edges, e.g. a cropped-off part),
+        // and the share of the output's energy the gained reference explains.
         let (lo, hi) = (samples(segment.out_start_s), samples(segment.out_end_s));
-        let energy: f64 = out[lo..hi.max(lo)].iter().map(|v| v * v).sum();
-        let gained: f64 = h.evidence(out, refr, rate, lo, hi).iter().sum();
-        segment.explained = if energy > 0.0 { (-gained / energy).clamp(0.0, 1.0) } else { 0.0 };
+        let (mut energy, mut cross, mut power) = (0.0, 0.0, 0.0);
+        for (t, &o) in out.iter().enumerate().take(hi).skip(lo) {
+            let r = h.reference_at(refr, t, rate);
+            energy += o * o;
+            cross += o * r;
+            power += r * r;
+        }
+        if power > 0.0 && energy > 0.0 {
+            let gain = cross / power;
+            segment.gain_db = 20.0 * gain.abs().max(1e-12).log10();
+            segment.inverted = gain < 0.0;
+            segment.explained = (cross * cross / power / energy).clamp(0.0, 1.0);
+        }
         segment.ref_start_s = segment.out_start_s + segment.offset_at(segment.out_start_s);
         segment.ref_end_s = segment.out_end_s + segment.offset_at(segment.out_end_s);
         segment.recentre();
@@ -805,6 +864,21 @@ impl Hypothesis {
     fn ref_index(&self, t: usize, rate: f64) -> f64 {
         let ts = t as f64 / rate;
         (ts + self.segment.offset_at(ts)) * rate
+    }
+
+    /// The reference under output sample `t`, linearly interpolated; 0 outside it.
+    fn reference_at(&self, refr: &[f64], t: usize, rate: f64) -> f64 {
+        let position = self.ref_index(t, rate);
+        let base = position.floor();
+        let fraction = position - base;
+        let at = |i: f64| {
+            if i >= 0.0 && (i as usize) < refr.len() {
+                refr[i as usize]
+            } else {
+                0.0
+            }
+        };
+        at(base) * (1.0 - fraction) + at(base + 1.0) * fraction
     }
 
     /// Output samples `[start, end)` for which the reference exists under this hypothesis.
