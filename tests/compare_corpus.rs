@@ -48,7 +48,7 @@ fn driving_audio_is_found_in_each_generated_clip() {
         };
         let mut options = CompareOptions::new(output_path, audio_path);
         options.video_ref = video.and_then(corpus_file);
-        let report = run(&options, &[broadcast.clone()]).unwrap();
+        let report = run(&options, std::slice::from_ref(&broadcast)).unwrap();
         let details = report.reference.as_ref().unwrap();
         let offset = details.audio_offset_ms.unwrap_or_else(|| panic!("{output}: not found"));
         assert!(offset.abs() < MAX_OFFSET_MS, "{output}: audio offset {offset} ms");
@@ -76,7 +76,8 @@ fn foreign_audio_is_inconclusive() {
             return;
         };
         let report =
-            run(&CompareOptions::new(output_path, audio_path), &[broadcast.clone()]).unwrap();
+            run(&CompareOptions::new(output_path, audio_path), std::slice::from_ref(&broadcast))
+                .unwrap();
         assert_eq!(report.verdict, Outcome::Inconclusive, "{output} with {audio}");
     }
 }
