@@ -12,28 +12,13 @@ fn bench(c: &mut Criterion) {
     let data: Vec<u8> = (0..w * h).map(|i| ((i % w) ^ (i / w)) as u8).collect();
     let img = GrayImage::new(&data, w, h, w).unwrap();
     // the whole frame letterboxed into the detector's 128x128 input
-    let letterbox = Region {
-        center: Point::new(640.0, 360.0),
-        size: 1280.0,
-        rotation: 0.0,
-    };
+    let letterbox = Region { center: Point::new(640.0, 360.0), size: 1280.0, rotation: 0.0 };
     // a rotated face region for the landmark model's 192x192 input
-    let face = Region {
-        center: Point::new(640.0, 360.0),
-        size: 400.0,
-        rotation: 0.1,
-    };
+    let face = Region { center: Point::new(640.0, 360.0), size: 400.0, rotation: 0.1 };
 
-    c.bench_function(
-        "face detector pass (letterbox -> 128, model, decode)",
-        |b| {
-            b.iter(|| {
-                runner
-                    .detect_in(std::hint::black_box(&img), &letterbox, 0.5)
-                    .unwrap()
-            })
-        },
-    );
+    c.bench_function("face detector pass (letterbox -> 128, model, decode)", |b| {
+        b.iter(|| runner.detect_in(std::hint::black_box(&img), &letterbox, 0.5).unwrap())
+    });
     c.bench_function("face landmark pass (crop -> 192, model, project)", |b| {
         b.iter(|| runner.landmarks(std::hint::black_box(&img), &face).unwrap())
     });

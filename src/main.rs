@@ -51,6 +51,10 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Measure an output against the audio (and video) that went into it: where the reference
+    /// audio sits (sub-sample), drift, splices, gain; with --video-ref also the video offset,
+    /// dropped, repeated and frozen frames. Grades audio offset minus video offset.
+    Compare(commands::compare::CompareArgs),
     /// Generate flash/beep test patterns, or measure a clip made from one.
     Pattern {
         #[command(subcommand)]
@@ -127,6 +131,15 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 print_stdout(&commands::preflight::render_text(&preflight))?;
             }
             Ok(preflight.exit_code())
+        }
+        Command::Compare(args) => {
+            let outputs = args.output_args.options(&config);
+            let report = commands::compare::run(&args.options(), &args.grade.options(&config)?)?;
+            let outcome = emit(std::slice::from_ref(&report), &outputs)?;
+            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+                print_stdout(&commands::compare::render_details(&report))?;
+            }
+            Ok(outcome.exit_code())
         }
         Command::Pattern { command: PatternCommand::Generate(args) } => {
             let options = args.options();

@@ -22,10 +22,7 @@ const LIPS: [usize; 40] = [
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     if !dir.join("manifest.tsv").exists() {
-        eprintln!(
-            "SKIPPED: no corpus at {} (test use only; CI has it)",
-            dir.display()
-        );
+        eprintln!("SKIPPED: no corpus at {} (test use only; CI has it)", dir.display());
         return None;
     }
     if Command::new("ffmpeg").arg("-version").output().is_err() {
@@ -45,10 +42,7 @@ fn decode(path: &Path, max_side: Option<usize>) -> Vec<RawGrayFrame> {
 fn track_sequential(frames: &[RawGrayFrame], config: TrackerConfig) -> Vec<FrameFaces> {
     let models = FaceModels::shared().unwrap();
     let mut tracker = FaceTracker::new(&models, config).unwrap();
-    frames
-        .iter()
-        .map(|f| tracker.process(&f.luma(), f.time_s()).unwrap())
-        .collect()
+    frames.iter().map(|f| tracker.process(&f.luma(), f.time_s()).unwrap()).collect()
 }
 
 fn percentile(v: &[f32], p: f32) -> f32 {
@@ -115,17 +109,9 @@ fn opening(p: &[Point]) -> f32 {
 /// (mean error, mean lip error) in eye distances of `want`, and |opening difference|.
 fn landmark_errors(got: &[Point], want: &[Point]) -> (f32, f32, f32) {
     let eye = want[EYE_RIGHT_OUTER].dist(want[EYE_LEFT_OUTER]);
-    let errs: Vec<f32> = got
-        .iter()
-        .zip(want)
-        .map(|(a, b)| a.dist(*b) / eye)
-        .collect();
+    let errs: Vec<f32> = got.iter().zip(want).map(|(a, b)| a.dist(*b) / eye).collect();
     let lips: Vec<f32> = LIPS.iter().map(|&i| errs[i]).collect();
-    (
-        mean(&errs),
-        mean(&lips),
-        (opening(got) - opening(want)).abs(),
-    )
+    (mean(&errs), mean(&lips), (opening(got) - opening(want)).abs())
 }
 
 fn within(e: (f32, f32, f32), max: (f32, f32, f32)) -> bool {
@@ -133,9 +119,7 @@ fn within(e: (f32, f32, f32), max: (f32, f32, f32)) -> bool {
 }
 
 fn nearest<T>(items: &[T], c: Point, at: impl Fn(&T) -> Point) -> Option<&T> {
-    items
-        .iter()
-        .min_by(|a, b| at(a).dist(c).total_cmp(&at(b).dist(c)))
+    items.iter().min_by(|a, b| at(a).dist(c).total_cmp(&at(b).dist(c)))
 }
 
 /// Static-image mode, as the reference: detect, then one landmark pass from the detection.
@@ -170,10 +154,7 @@ fn landmarks_match_the_python_mediapipe_reference() {
                 "{what}: detection centre off by {err:.4} box, score {:.3} vs {:.3}",
                 got.score, want.score
             );
-            assert!(
-                err < MAX_DET_CENTER_ERR,
-                "{what}: detection centre off by {err} box"
-            );
+            assert!(err < MAX_DET_CENTER_ERR, "{what}: detection centre off by {err} box");
         }
         let faces_gray: Vec<Vec<Point>> = rf.faces_gray.iter().map(|f| points(f)).collect();
         for want_rgb in &rf.faces {
@@ -193,10 +174,7 @@ fn landmarks_match_the_python_mediapipe_reference() {
             }
         }
     }
-    assert!(
-        compared.0 >= 8 && compared.1 >= 7,
-        "faces compared (RGB, grey): {compared:?}"
-    );
+    assert!(compared.0 >= 8 && compared.1 >= 7, "faces compared (RGB, grey): {compared:?}");
 }
 
 /// Log RMS of the clip's audio in a 40 ms window around each time.
@@ -247,26 +225,14 @@ fn mouth_opening_moves_with_speech_on_aoc_hdtf() {
     let frames = decode(&path, None);
     let faces = track_sequential(&frames, TrackerConfig::default());
     assert_eq!(faces.len(), frames.len());
-    assert!(
-        faces.iter().all(|f| f.faces.len() == 1),
-        "one face in every frame"
-    );
-    assert!(
-        faces.iter().all(|f| f.faces[0].track == 0),
-        "one track through the clip"
-    );
+    assert!(faces.iter().all(|f| f.faces.len() == 1), "one face in every frame");
+    assert!(faces.iter().all(|f| f.faces[0].track == 0), "one track through the clip");
     let opening: Vec<f32> = faces.iter().map(|f| f.faces[0].lips.opening).collect();
-    let (p5, p95, max) = (
-        percentile(&opening, 0.05),
-        percentile(&opening, 0.95),
-        percentile(&opening, 1.0),
-    );
+    let (p5, p95, max) =
+        (percentile(&opening, 0.05), percentile(&opening, 0.95), percentile(&opening, 1.0));
     // research (section 2): between 0.02 and 0.38 with the speech
     println!("opening: p5 {p5:.3}, p95 {p95:.3}, max {max:.3}");
-    assert!(
-        p5 < 0.08 && p95 > 0.25 && max < 0.5,
-        "opening p5 {p5}, p95 {p95}, max {max}"
-    );
+    assert!(p5 < 0.08 && p95 > 0.25 && max < 0.5, "opening p5 {p5}, p95 {p95}, max {max}");
     let (corr, lag_s) = (-AUDIO_LAG_STEPS..=AUDIO_LAG_STEPS)
         .map(|k| {
             let lag = f64::from(k) * AUDIO_LAG_STEP_S;
@@ -275,14 +241,8 @@ fn mouth_opening_moves_with_speech_on_aoc_hdtf() {
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .unwrap();
-    println!(
-        "corr(opening, audio log RMS) = {corr:.3} with the audio {:.0} ms later",
-        lag_s * 1e3
-    );
-    assert!(
-        corr > MIN_OPENING_AUDIO_CORR,
-        "correlation with audio {corr}"
-    );
+    println!("corr(opening, audio log RMS) = {corr:.3} with the audio {:.0} ms later", lag_s * 1e3);
+    assert!(corr > MIN_OPENING_AUDIO_CORR, "correlation with audio {corr}");
 }
 
 #[test]
@@ -301,8 +261,7 @@ fn parallel_chunks_agree_with_sequential_tracking() {
     .unwrap();
     assert_eq!(par.len(), seq.len());
     assert!(
-        par.iter()
-            .all(|f| f.faces.len() == 1 && f.faces[0].track == 0),
+        par.iter().all(|f| f.faces.len() == 1 && f.faces[0].track == 0),
         "linked into one track"
     );
     let diffs: Vec<f32> = seq
@@ -322,10 +281,8 @@ fn parallel_chunks_agree_with_sequential_tracking() {
 #[test]
 fn side_by_side_faces_keep_their_ids() {
     let Some(corpus) = corpus() else { return };
-    let frames: Vec<_> = decode(&corpus.join("media/aniportrait-cxk.mp4"), None)
-        .into_iter()
-        .take(60)
-        .collect();
+    let frames: Vec<_> =
+        decode(&corpus.join("media/aniportrait-cxk.mp4"), None).into_iter().take(60).collect();
     let faces = track_sequential(&frames, TrackerConfig::default());
     let width = frames[0].width as f32;
     let side = |f: &avsync::features::face::FaceObservation| f.face_box.center().x > width / 2.0;
@@ -347,11 +304,7 @@ fn frames_without_a_face_are_marked() {
     let Some(corpus) = corpus() else { return };
     let frames = decode(&corpus.join("media/presenter-cutaway.mov"), Some(640));
     let faces = track_sequential(&frames, TrackerConfig::default());
-    let empty: Vec<f64> = faces
-        .iter()
-        .filter(|f| f.faces.is_empty())
-        .map(|f| f.time_s)
-        .collect();
+    let empty: Vec<f64> = faces.iter().filter(|f| f.faces.is_empty()).map(|f| f.time_s).collect();
     println!(
         "{} of {} frames without a face, from {:?} to {:?} s",
         empty.len(),
@@ -361,10 +314,5 @@ fn frames_without_a_face_are_marked() {
     );
     assert!(empty.len() >= 60, "a cutaway of several seconds");
     let last_empty = *empty.last().unwrap();
-    assert!(
-        faces
-            .iter()
-            .any(|f| f.time_s > last_empty && !f.faces.is_empty()),
-        "face found again"
-    );
+    assert!(faces.iter().any(|f| f.time_s > last_empty && !f.faces.is_empty()), "face found again");
 }

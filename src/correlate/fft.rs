@@ -1,9 +1,9 @@
 //! The FFT engine behind every correlation: realfft plans cached per length, buffers reused.
 
+use super::spectrum::{Band, CrossSpectrum, Spectrum};
 use super::{LagCurve, Weighting};
 use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
-use std::sync::Arc;
+use realfft::RealFftPlanner;
 
 /// Below this many overlapping samples a normalized correlation is not defined (NaN).
 const MIN_OVERLAP_SAMPLES: f64 = 2.0;
@@ -47,65 +47,71 @@ impl Correlator {
     }
 
     /// FFT length that holds lags `-max_lag..=max_lag` of signals this long without wrap-around.
-    fn length_for(a_len: usize, b_len: usize, max_lag: usize) -> usize {
+    pub fn fft_len(a_len: usize, b_len: usize, max_lag: usize) -> usize {
         fast_len(a_len.max(b_len) + max_lag + 1)
     }
 
-    fn forward(&mut self, fft: &Arc<dyn RealToComplex<f64>>, signal: &[f64]) -> Vec<Complex<f64>> {
-        let n = fft.len();
+    /// The forward FFT of `signal` zero-padded to `n` (see [`Correlator::fft_len`]).
+    pub fn spectrum(&mut self, signal: &[f64], n: usize) -> Spectrum {
+        assert!(signal.len() <= n, "signal longer than the FFT length");
+        let fft = self.planner.plan_fft_forward(n);
         self.time.clear();
         self.time.extend_from_slice(signal);
         self.time.resize(n, 0.0);
-        let mut spectrum = fft.make_output_vec();
+        let mut bins = fft.make_output_vec();
         self.scratch.resize(fft.get_scratch_len(), Complex::default());
-        fft.process_with_scratch(&mut self.time, &mut spectrum, &mut self.scratch)
+        fft.process_with_scratch(&mut self.time, &mut bins, &mut self.scratch)
             .expect("buffer lengths come from the plan");
-        spectrum
+        Spectrum { n, bins }
     }
 
-    /// Inverse of `a_spectrum · conj(b_spectrum)`, folded to lags `-max_lag..=max_lag`.
-    fn inverse_product(
-        &mut self,
-        n: usize,
-        a_spectrum: &[Complex<f64>],
-        b_spectrum: &[Complex<f64>],
-        max_lag: usize,
-        weighting: Weighting,
-    ) -> Vec<f64> {
+    /// The circular correlation of a cross-spectrum: element `k` is the lag `k` for
+    /// `k < n/2` and the lag `k - n` above (negative lags wrap to the end).
+    pub fn circular(&mut self, cross: &CrossSpectrum) -> Vec<f64> {
+        self.inverse(&Spectrum { n: cross.n, bins: cross.bins.clone() })
+    }
+
+    /// The inverse FFT: the (length `n`) signal whose spectrum this is.
+    pub fn inverse(&mut self, spectrum: &Spectrum) -> Vec<f64> {
+        let n = spectrum.n;
         let inverse = self.planner.plan_fft_inverse(n);
-        let mut product: Vec<Complex<f64>> = a_spectrum
-            .iter()
-            .zip(b_spectrum)
-            .map(|(a, b)| {
-                let x = a * b.conj();
-                match weighting {
-                    Weighting::None => x,
-                    Weighting::Phat => {
-                        let magnitude = x.norm();
-                        if magnitude > 0.0 {
-                            x / magnitude
-                        } else {
-                            Complex::default()
-                        }
-                    }
-                }
-            })
-            .collect();
+        let mut product = spectrum.bins.clone();
         // The real-to-complex round trip needs purely real DC and Nyquist bins.
         product[0].im = 0.0;
         if n % 2 == 0 {
             product.last_mut().expect("non-empty spectrum").im = 0.0;
         }
-        self.time.resize(n, 0.0);
+        let mut out = vec![0.0; n];
         self.scratch.resize(inverse.get_scratch_len(), Complex::default());
         inverse
-            .process_with_scratch(&mut product, &mut self.time, &mut self.scratch)
+            .process_with_scratch(&mut product, &mut out, &mut self.scratch)
             .expect("buffer lengths come from the plan");
         let scale = 1.0 / n as f64;
+        out.iter_mut().for_each(|v| *v *= scale);
+        out
+    }
+
+    /// Inverse of `a_spectrum · conj(b_spectrum)`, folded to lags `-max_lag..=max_lag`.
+    fn inverse_product(
+        &mut self,
+        a: &Spectrum,
+        b: &Spectrum,
+        max_lag: usize,
+        weighting: Weighting,
+    ) -> Vec<f64> {
+        let mut cross = CrossSpectrum::new(a, b, weighting, Band::FULL);
+        // Plain correlations keep DC and Nyquist: they are exact sums, not phase estimates.
+        if weighting == Weighting::None {
+            cross.bins[0] = a.bins[0] * b.bins[0].conj();
+            let last = cross.bins.len() - 1;
+            cross.bins[last] = a.bins[last] * b.bins[last].conj();
+        }
+        let n = a.n;
+        let circular = self.circular(&cross);
         (0..=2 * max_lag)
             .map(|i| {
                 let lag = i as isize - max_lag as isize;
-                self.time[lag.rem_euclid(n as isize) as usize] * scale
+                circular[lag.rem_euclid(n as isize) as usize]
             })
             .collect()
     }
@@ -118,11 +124,10 @@ impl Correlator {
         max_lag: usize,
         weighting: Weighting,
     ) -> LagCurve {
-        let n = Self::length_for(a.len(), b.len(), max_lag);
-        let fft = self.planner.plan_fft_forward(n);
-        let a_spectrum = self.forward(&fft, a);
-        let b_spectrum = self.forward(&fft, b);
-        let values = self.inverse_product(n, &a_spectrum, &b_spectrum, max_lag, weighting);
+        let n = Self::fft_len(a.len(), b.len(), max_lag);
+        let a_spectrum = self.spectrum(a, n);
+        let b_spectrum = self.spectrum(b, n);
+        let values = self.inverse_product(&a_spectrum, &b_spectrum, max_lag, weighting);
         LagCurve { max_lag, values }
     }
 
@@ -149,24 +154,23 @@ impl Correlator {
     ) -> LagCurve {
         assert_eq!(a.len(), a_mask.len(), "signal and mask lengths differ");
         assert_eq!(b.len(), b_mask.len(), "signal and mask lengths differ");
-        let n = Self::length_for(a.len(), b.len(), max_lag);
-        let fft = self.planner.plan_fft_forward(n);
+        let n = Self::fft_len(a.len(), b.len(), max_lag);
         let weighted = |x: &[f64], w: &[f64], power: i32| -> Vec<f64> {
             x.iter().zip(w).map(|(v, m)| v.powi(power) * m).collect()
         };
-        let wa = self.forward(&fft, a_mask);
-        let a1 = self.forward(&fft, &weighted(a, a_mask, 1));
-        let a2 = self.forward(&fft, &weighted(a, a_mask, 2));
-        let wb = self.forward(&fft, b_mask);
-        let b1 = self.forward(&fft, &weighted(b, b_mask, 1));
-        let b2 = self.forward(&fft, &weighted(b, b_mask, 2));
+        let wa = self.spectrum(a_mask, n);
+        let a1 = self.spectrum(&weighted(a, a_mask, 1), n);
+        let a2 = self.spectrum(&weighted(a, a_mask, 2), n);
+        let wb = self.spectrum(b_mask, n);
+        let b1 = self.spectrum(&weighted(b, b_mask, 1), n);
+        let b2 = self.spectrum(&weighted(b, b_mask, 2), n);
         let none = Weighting::None;
-        let count = self.inverse_product(n, &wa, &wb, max_lag, none);
-        let sum_a = self.inverse_product(n, &a1, &wb, max_lag, none);
-        let sum_b = self.inverse_product(n, &wa, &b1, max_lag, none);
-        let sum_aa = self.inverse_product(n, &a2, &wb, max_lag, none);
-        let sum_bb = self.inverse_product(n, &wa, &b2, max_lag, none);
-        let sum_ab = self.inverse_product(n, &a1, &b1, max_lag, none);
+        let count = self.inverse_product(&wa, &wb, max_lag, none);
+        let sum_a = self.inverse_product(&a1, &wb, max_lag, none);
+        let sum_b = self.inverse_product(&wa, &b1, max_lag, none);
+        let sum_aa = self.inverse_product(&a2, &wb, max_lag, none);
+        let sum_bb = self.inverse_product(&wa, &b2, max_lag, none);
+        let sum_ab = self.inverse_product(&a1, &b1, max_lag, none);
         let values = (0..count.len())
             .map(|i| {
                 let n = count[i];

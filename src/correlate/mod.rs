@@ -1,5 +1,6 @@
 //! FFT cross-correlation: plain, normalized (Pearson per lag, with masks for missing data) and
-//! GCC-PHAT, plus sub-sample peak refinement.
+//! GCC-PHAT, plus sub-sample peak refinement (parabolic on sampled curves, exact on
+//! cross-spectra kept in the frequency domain: [`CrossSpectrum::refine_peak`]).
 //!
 //! Lag convention: the value at lag `k` compares `a[t + k]` with `b[t]`, so if `a` is `b`
 //! delayed by `k0` samples (`a[t] = b[t - k0]`), the peak is at `k = +k0`.
@@ -9,8 +10,10 @@
 
 mod fft;
 pub mod peak;
+mod spectrum;
 
 pub use fft::Correlator;
+pub use spectrum::{Band, CrossSpectrum, Spectrum};
 
 /// Correlation values over a symmetric lag range `-max_lag..=max_lag`.
 #[derive(Clone, Debug, PartialEq)]

@@ -16,6 +16,7 @@ pub use output::{emit, write_text, ColorChoice, OutputOptions};
 pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};
 pub use text::{describe_offset, format_clock, summary_line, summary_table};
 
+use crate::estimate::reference::ReferenceDetails;
 use crate::grade::GradePolicy;
 use crate::media::{MediaInfo, StreamInfo};
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,9 @@ pub struct Report {
     /// Flash/beep events, pairing and frame counters (`method: pattern` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<crate::estimate::pattern::PatternDetails>,
+    /// What `compare` found against the reference audio and video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceDetails>,
 }
 
 impl Report {
@@ -75,6 +79,7 @@ impl Report {
             reason: String::new(),
             warnings: Vec::new(),
             pattern: None,
+            reference: None,
             grading: None,
             elapsed_s: None,
             plots: None,

@@ -33,9 +33,7 @@ impl LumaFrame for RawGrayFrame {
 fn run(cmd: &mut Command) -> io::Result<String> {
     let out = cmd.output()?;
     if !out.status.success() {
-        return Err(io::Error::other(
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ));
+        return Err(io::Error::other(String::from_utf8_lossy(&out.stderr).into_owned()));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -54,16 +52,10 @@ pub fn video_size(path: &Path) -> io::Result<(usize, usize)> {
             "csv=p=0",
         ])
         .arg(path))?;
-    let mut it = s
-        .trim()
-        .split(',')
-        .map(|v| v.parse::<usize>().map_err(io::Error::other));
+    let mut it = s.trim().split(',').map(|v| v.parse::<usize>().map_err(io::Error::other));
     match (it.next(), it.next()) {
         (Some(w), Some(h)) => Ok((w?, h?)),
-        _ => Err(io::Error::other(format!(
-            "{}: no video size in {s:?}",
-            path.display()
-        ))),
+        _ => Err(io::Error::other(format!("{}: no video size in {s:?}", path.display()))),
     }
 }
 
@@ -81,10 +73,8 @@ fn frame_times(path: &Path) -> io::Result<Vec<f64>> {
             "csv=p=0",
         ])
         .arg(path))?;
-    let mut t: Vec<f64> = s
-        .lines()
-        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
-        .collect();
+    let mut t: Vec<f64> =
+        s.lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect();
     t.sort_by(f64::total_cmp);
     Ok(t)
 }
@@ -126,13 +116,7 @@ impl GrayFrames {
             .stderr(Stdio::null())
             .spawn()?;
         let stdout = child.stdout.take().expect("piped stdout");
-        Ok(GrayFrames {
-            child,
-            stdout,
-            times: times.into_iter(),
-            width,
-            height,
-        })
+        Ok(GrayFrames { child, stdout, times: times.into_iter(), width, height })
     }
 
     pub fn size(&self) -> (usize, usize) {
@@ -151,12 +135,7 @@ impl Iterator for GrayFrames {
             Err(e) => return Some(Err(e)),
         }
         let time_s = self.times.next()?;
-        Some(Ok(RawGrayFrame {
-            data,
-            width: self.width,
-            height: self.height,
-            time_s,
-        }))
+        Some(Ok(RawGrayFrame { data, width: self.width, height: self.height, time_s }))
     }
 }
 

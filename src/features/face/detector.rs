@@ -46,10 +46,8 @@ pub fn anchors() -> Vec<Point> {
     for (cells, per_cell) in LAYERS {
         for y in 0..cells {
             for x in 0..cells {
-                let p = Point::new(
-                    (x as f32 + 0.5) / cells as f32,
-                    (y as f32 + 0.5) / cells as f32,
-                );
+                let p =
+                    Point::new((x as f32 + 0.5) / cells as f32, (y as f32 + 0.5) / cells as f32);
                 out.extend(std::iter::repeat_n(p, per_cell));
             }
         }
@@ -108,11 +106,7 @@ fn tiles(w: f32, h: f32, side: f32) -> Vec<Region> {
     centers(h)
         .into_iter()
         .flat_map(|y| {
-            xs.iter().map(move |&x| Region {
-                center: Point::new(x, y),
-                size: side,
-                rotation: 0.0,
-            })
+            xs.iter().map(move |&x| Region { center: Point::new(x, y), size: side, rotation: 0.0 })
         })
         .collect()
 }
@@ -181,9 +175,8 @@ pub fn weighted_nms(mut dets: Vec<Detection>) -> Vec<Detection> {
     let mut out = Vec::new();
     while !dets.is_empty() {
         let top = dets[0].clone();
-        let (cluster, rest): (Vec<Detection>, Vec<Detection>) = dets
-            .into_iter()
-            .partition(|d| d.bbox.iou(&top.bbox) > NMS_IOU || *d == top);
+        let (cluster, rest): (Vec<Detection>, Vec<Detection>) =
+            dets.into_iter().partition(|d| d.bbox.iou(&top.bbox) > NMS_IOU || *d == top);
         dets = rest;
         let total: f32 = cluster.iter().map(|d| d.score).sum();
         let mean = |f: &dyn Fn(&Detection) -> f32| {
@@ -294,12 +287,7 @@ mod tests {
     fn det(score: f32, x: f32) -> Detection {
         Detection {
             score,
-            bbox: PixelBox {
-                x_min: x,
-                y_min: 0.0,
-                x_max: x + 10.0,
-                y_max: 10.0,
-            },
+            bbox: PixelBox { x_min: x, y_min: 0.0, x_max: x + 10.0, y_max: 10.0 },
             keypoints: [Point::new(x, 0.0); NUM_KEYPOINTS],
         }
     }

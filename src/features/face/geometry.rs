@@ -24,24 +24,13 @@ impl<'a> GrayImage<'a> {
         height: usize,
         stride: usize,
     ) -> Result<Self, FaceError> {
-        let needed = stride
-            .checked_mul(height.saturating_sub(1))
-            .and_then(|n| n.checked_add(width));
+        let needed =
+            stride.checked_mul(height.saturating_sub(1)).and_then(|n| n.checked_add(width));
         match needed {
             Some(n) if width > 0 && height > 0 && stride >= width && data.len() >= n => {
-                Ok(GrayImage {
-                    data,
-                    width,
-                    height,
-                    stride,
-                })
+                Ok(GrayImage { data, width, height, stride })
             }
-            _ => Err(FaceError::BadImage {
-                width,
-                height,
-                stride,
-                len: data.len(),
-            }),
+            _ => Err(FaceError::BadImage { width, height, stride, len: data.len() }),
         }
     }
 
@@ -119,10 +108,7 @@ impl PixelBox {
     }
 
     pub fn center(&self) -> Point {
-        Point::new(
-            (self.x_min + self.x_max) / 2.0,
-            (self.y_min + self.y_max) / 2.0,
-        )
+        Point::new((self.x_min + self.x_max) / 2.0, (self.y_min + self.y_max) / 2.0)
     }
 
     pub fn area(&self) -> f32 {
@@ -137,11 +123,7 @@ impl PixelBox {
             x_max: self.x_max.min(other.x_max),
             y_max: self.y_max.min(other.y_max),
         };
-        let i = if inter.width() > 0.0 && inter.height() > 0.0 {
-            inter.area()
-        } else {
-            0.0
-        };
+        let i = if inter.width() > 0.0 && inter.height() > 0.0 { inter.area() } else { 0.0 };
         let u = self.area() + other.area() - i;
         if u > 0.0 {
             i / u
@@ -169,10 +151,7 @@ impl Region {
         let (s, c) = self.rotation.sin_cos();
         let dx = (u - 0.5) * self.size;
         let dy = (v - 0.5) * self.size;
-        Point::new(
-            self.center.x + c * dx - s * dy,
-            self.center.y + s * dx + c * dy,
-        )
+        Point::new(self.center.x + c * dx - s * dy, self.center.y + s * dx + c * dy)
     }
 
     /// The axis-aligned box that holds the rotated square.
@@ -250,19 +229,9 @@ pub fn warp_region(img: &GrayImage, region: &Region, out: usize, border: Border,
             let inside = xi >= 0 && yi >= 0 && xi + 1 < w && yi + 1 < h;
             let (p00, p10, p01, p11) = if inside {
                 let (xu, yu) = (xi as usize, yi as usize);
-                (
-                    img.at(xu, yu),
-                    img.at(xu + 1, yu),
-                    img.at(xu, yu + 1),
-                    img.at(xu + 1, yu + 1),
-                )
+                (img.at(xu, yu), img.at(xu + 1, yu), img.at(xu, yu + 1), img.at(xu + 1, yu + 1))
             } else {
-                (
-                    fetch(xi, yi),
-                    fetch(xi + 1, yi),
-                    fetch(xi, yi + 1),
-                    fetch(xi + 1, yi + 1),
-                )
+                (fetch(xi, yi), fetch(xi + 1, yi), fetch(xi, yi + 1), fetch(xi + 1, yi + 1))
             };
             let top = p00 + (p10 - p00) * fx;
             let bottom = p01 + (p11 - p01) * fx;
@@ -289,37 +258,17 @@ mod tests {
 
     #[test]
     fn iou_of_boxes() {
-        let a = PixelBox {
-            x_min: 0.0,
-            y_min: 0.0,
-            x_max: 2.0,
-            y_max: 2.0,
-        };
-        let b = PixelBox {
-            x_min: 1.0,
-            y_min: 0.0,
-            x_max: 3.0,
-            y_max: 2.0,
-        };
+        let a = PixelBox { x_min: 0.0, y_min: 0.0, x_max: 2.0, y_max: 2.0 };
+        let b = PixelBox { x_min: 1.0, y_min: 0.0, x_max: 3.0, y_max: 2.0 };
         assert!((a.iou(&b) - 1.0 / 3.0).abs() < 1e-6);
         assert_eq!(a.iou(&a), 1.0);
-        let far = PixelBox {
-            x_min: 5.0,
-            y_min: 5.0,
-            x_max: 6.0,
-            y_max: 6.0,
-        };
+        let far = PixelBox { x_min: 5.0, y_min: 5.0, x_max: 6.0, y_max: 6.0 };
         assert_eq!(a.iou(&far), 0.0);
     }
 
     #[test]
     fn region_rotation_follows_the_eye_line() {
-        let b = PixelBox {
-            x_min: 0.0,
-            y_min: 0.0,
-            x_max: 100.0,
-            y_max: 50.0,
-        };
+        let b = PixelBox { x_min: 0.0, y_min: 0.0, x_max: 100.0, y_max: 50.0 };
         // level eyes: no rotation; square on the long side, scaled
         let r = Region::from_box_and_eyes(&b, Point::new(30.0, 20.0), Point::new(70.0, 20.0), 1.5);
         assert_eq!(r.rotation, 0.0);
@@ -348,11 +297,7 @@ mod tests {
         let (w, h) = (64usize, 32usize);
         let buf: Vec<u8> = (0..h).flat_map(|_| (0..w).map(|x| x as u8)).collect();
         let img = GrayImage::new(&buf, w, h, w).unwrap();
-        let region = Region {
-            center: Point::new(20.0, 16.0),
-            size: 16.0,
-            rotation: 0.0,
-        };
+        let region = Region { center: Point::new(20.0, 16.0), size: 16.0, rotation: 0.0 };
         let mut out = vec![0.0; 8 * 8];
         warp_region(&img, &region, 8, Border::Zero, &mut out);
         // pixel (i, j) reads x = 12 + 2 i
@@ -362,11 +307,7 @@ mod tests {
             }
         }
         // half outside on the left: zero border reads black, replicate reads column 0
-        let left = Region {
-            center: Point::new(0.0, 16.0),
-            size: 16.0,
-            rotation: 0.0,
-        };
+        let left = Region { center: Point::new(0.0, 16.0), size: 16.0, rotation: 0.0 };
         warp_region(&img, &left, 8, Border::Zero, &mut out);
         assert_eq!(out[0], 0.0);
         assert_eq!(out[7], 6.0);

@@ -54,14 +54,8 @@ pub fn preprocess(img: &GrayImage, region: &Region, plane: &mut [f32]) {
 pub fn project(raw: &[f32], score_logit: f32, region: &Region) -> Landmarks {
     assert_eq!(raw.len(), NUM_LANDMARKS * 3);
     let scale = LANDMARK_INPUT as f32;
-    let points = raw
-        .chunks_exact(3)
-        .map(|p| region.to_frame(p[0] / scale, p[1] / scale))
-        .collect();
-    Landmarks {
-        points,
-        score: 1.0 / (1.0 + (-score_logit).exp()),
-    }
+    let points = raw.chunks_exact(3).map(|p| region.to_frame(p[0] / scale, p[1] / scale)).collect();
+    Landmarks { points, score: 1.0 / (1.0 + (-score_logit).exp()) }
 }
 
 #[cfg(test)]
@@ -71,11 +65,7 @@ mod tests {
     #[test]
     fn projection_inverts_the_crop() {
         // a rotated region; a point at input pixel (u, v) lands where the warp read it from
-        let region = Region {
-            center: Point::new(300.0, 200.0),
-            size: 96.0,
-            rotation: 0.3,
-        };
+        let region = Region { center: Point::new(300.0, 200.0), size: 96.0, rotation: 0.3 };
         let mut raw = vec![0.0; NUM_LANDMARKS * 3];
         raw[0] = 96.0; // centre of the input
         raw[1] = 96.0;

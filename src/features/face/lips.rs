@@ -66,12 +66,7 @@ fn inner_contour() -> impl Iterator<Item = usize> {
 
 /// The axis-aligned box around the outer lip contour, in frame pixels.
 pub fn mouth_box(lm: &Landmarks) -> PixelBox {
-    PixelBox::around(
-        OUTER_LOWER
-            .iter()
-            .chain(&OUTER_UPPER)
-            .map(|&i| lm.points[i]),
-    )
+    PixelBox::around(OUTER_LOWER.iter().chain(&OUTER_UPPER).map(|&i| lm.points[i]))
 }
 
 /// Shoelace area of a closed polygon (absolute value).

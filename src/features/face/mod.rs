@@ -41,15 +41,7 @@ pub const ROI_SCALE: f32 = 1.5;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FaceError {
     #[error("{model} model: {message}")]
-    Model {
-        model: &'static str,
-        message: String,
-    },
+    Model { model: &'static str, message: String },
     #[error("bad image buffer: {width}x{height}, row stride {stride}, {len} bytes")]
-    BadImage {
-        width: usize,
-        height: usize,
-        stride: usize,
-        len: usize,
-    },
+    BadImage { width: usize, height: usize, stride: usize, len: usize },
 }

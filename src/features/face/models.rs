@@ -33,10 +33,7 @@ impl std::fmt::Debug for FaceModels {
 }
 
 fn load_plan(bytes: &[u8], what: &'static str) -> Result<Arc<Plan>, FaceError> {
-    let err = |e: TractError| FaceError::Model {
-        model: what,
-        message: format!("{e:#}"),
-    };
+    let err = |e: TractError| FaceError::Model { model: what, message: format!("{e:#}") };
     tract_onnx::onnx()
         .model_for_read(&mut &bytes[..])
         .and_then(|m| m.into_optimized())
@@ -63,10 +60,7 @@ impl FaceModels {
     /// Per-thread execution state with its own input and output buffers.
     pub fn runner(&self) -> Result<ModelRunner, FaceError> {
         let spawn = |plan: &Arc<Plan>, what| {
-            plan.spawn().map_err(|e| FaceError::Model {
-                model: what,
-                message: format!("{e:#}"),
-            })
+            plan.spawn().map_err(|e| FaceError::Model { model: what, message: format!("{e:#}") })
         };
         Ok(ModelRunner {
             detector: spawn(&self.detector, "face detector")?,
@@ -104,10 +98,7 @@ fn gray_as_rgb_input(
 }
 
 fn run_err(what: &'static str) -> impl Fn(TractError) -> FaceError {
-    move |e| FaceError::Model {
-        model: what,
-        message: format!("{e:#}"),
-    }
+    move |e| FaceError::Model { model: what, message: format!("{e:#}") }
 }
 
 fn floats(v: &TValue) -> TractResult<&[f32]> {
@@ -132,13 +123,7 @@ impl ModelRunner {
         let regressors = floats(&out[0]).map_err(&err)?;
         let scores = floats(&out[1]).map_err(&err)?;
         debug_assert_eq!(regressors.len(), NUM_ANCHORS * VALUES_PER_ANCHOR);
-        Ok(detector::decode(
-            regressors,
-            scores,
-            &self.anchors,
-            region,
-            min_score,
-        ))
+        Ok(detector::decode(regressors, scores, &self.anchors, region, min_score))
     }
 
     /// Faces in the frame: the detector on each level of [`detector::search_levels`], coarse
@@ -184,10 +169,7 @@ impl ModelRunner {
             dets.extend(self.detect_in(img, region, min_score)?);
         }
         for det in detector::weighted_nms(dets) {
-            if found
-                .iter()
-                .all(|f| f.bbox.iou(&det.bbox) <= detector::NMS_IOU)
-            {
+            if found.iter().all(|f| f.bbox.iou(&det.bbox) <= detector::NMS_IOU) {
                 found.push(det);
             }
         }

@@ -149,11 +149,7 @@ impl FaceTracker {
         for track in std::mem::take(&mut self.tracks) {
             let lm = self.runner.landmarks(img, &track.region)?;
             if lm.score < self.config.min_presence_score
-                || jumped(
-                    &track.region,
-                    &lm.next_region(),
-                    self.config.max_region_jump,
-                )
+                || jumped(&track.region, &lm.next_region(), self.config.max_region_jump)
             {
                 must_detect = true;
                 lost.push(track);
@@ -164,9 +160,7 @@ impl FaceTracker {
 
         if must_detect {
             self.last_detection_s = Some(time_s);
-            let mut dets = self
-                .runner
-                .detect(img, self.config.min_detection_score, false)?;
+            let mut dets = self.runner.detect(img, self.config.min_detection_score, false)?;
             let since_small = elapsed(self.last_small_search_s, time_s);
             let starved = found.is_empty()
                 && dets.is_empty()
@@ -174,8 +168,7 @@ impl FaceTracker {
             let rescan = self.last_small_search_s.is_some()
                 && since_small >= self.config.small_face_rescan_interval_s;
             if cut || starved || rescan {
-                self.runner
-                    .find_small_faces(img, self.config.min_detection_score, &mut dets)?;
+                self.runner.find_small_faces(img, self.config.min_detection_score, &mut dets)?;
                 self.last_small_search_s = Some(time_s);
             }
             self.last_small_search_s.get_or_insert(time_s);
@@ -214,10 +207,7 @@ impl FaceTracker {
         let mut kept: Vec<(TrackId, Landmarks, Region)> = Vec::with_capacity(found.len());
         for (id, lm) in found {
             let region = lm.next_region();
-            if kept
-                .iter()
-                .all(|(_, _, r)| r.bounds().iou(&region.bounds()) <= SAME_FACE_IOU)
-            {
+            if kept.iter().all(|(_, _, r)| r.bounds().iou(&region.bounds()) <= SAME_FACE_IOU) {
                 kept.push((id, lm, region));
             }
         }
@@ -234,11 +224,7 @@ impl FaceTracker {
                 landmarks: self.config.keep_landmarks.then_some(lm),
             });
         }
-        Ok(FrameFaces {
-            time_s,
-            faces,
-            detected: must_detect,
-        })
+        Ok(FrameFaces { time_s, faces, detected: must_detect })
     }
 }
 
@@ -354,10 +340,7 @@ pub fn track_frames_parallel<F: LumaFrame + Sync>(
         .par_chunks(chunk_len.max(1))
         .map(|chunk| {
             let mut tracker = FaceTracker::new(models, config.clone())?;
-            chunk
-                .iter()
-                .map(|f| tracker.process(&f.luma(), f.time_s()))
-                .collect()
+            chunk.iter().map(|f| tracker.process(&f.luma(), f.time_s())).collect()
         })
         .collect();
     let mut out = Vec::with_capacity(frames.len());
@@ -376,12 +359,7 @@ mod tests {
     use crate::features::face::lips::LipFeatures;
 
     fn obs(track: TrackId, x: f32) -> FaceObservation {
-        let b = PixelBox {
-            x_min: x,
-            y_min: 0.0,
-            x_max: x + 100.0,
-            y_max: 100.0,
-        };
+        let b = PixelBox { x_min: x, y_min: 0.0, x_max: x + 100.0, y_max: 100.0 };
         FaceObservation {
             track,
             score: 1.0,
@@ -401,11 +379,7 @@ mod tests {
     }
 
     fn frame(t: f64, faces: Vec<FaceObservation>) -> FrameFaces {
-        FrameFaces {
-            time_s: t,
-            faces,
-            detected: false,
-        }
+        FrameFaces { time_s: t, faces, detected: false }
     }
 
     #[test]
@@ -417,20 +391,14 @@ mod tests {
             frame(0.04, vec![obs(0, 2.0), obs(1, 500.0)]),
         ];
         linker.link(&mut a);
-        assert_eq!(
-            a[1].faces.iter().map(|f| f.track).collect::<Vec<_>>(),
-            vec![0, 1]
-        );
+        assert_eq!(a[1].faces.iter().map(|f| f.track).collect::<Vec<_>>(), vec![0, 1]);
         // chunk 2 found them in the other order (right = local 0), plus a new face later
         let mut b = vec![
             frame(0.08, vec![obs(0, 505.0), obs(1, 4.0)]),
             frame(0.12, vec![obs(0, 505.0), obs(1, 4.0), obs(2, 1000.0)]),
         ];
         linker.link(&mut b);
-        assert_eq!(
-            b[0].faces.iter().map(|f| f.track).collect::<Vec<_>>(),
-            vec![1, 0]
-        );
+        assert_eq!(b[0].faces.iter().map(|f| f.track).collect::<Vec<_>>(), vec![1, 0]);
         assert_eq!(b[1].faces[2].track, 2);
         // chunk 3 starts with no face: everything after is new
         let mut c = vec![frame(0.16, vec![]), frame(0.2, vec![obs(0, 0.0)])];
@@ -440,11 +408,7 @@ mod tests {
 
     #[test]
     fn region_jumps() {
-        let r = Region {
-            center: Point::new(100.0, 100.0),
-            size: 100.0,
-            rotation: 0.0,
-        };
+        let r = Region { center: Point::new(100.0, 100.0), size: 100.0, rotation: 0.0 };
         let moved = |dx: f32, size: f32| Region {
             center: Point::new(100.0 + dx, 100.0),
             size,
@@ -460,14 +424,9 @@ mod tests {
     fn thumbnail_sees_cuts_not_noise() {
         let (w, h) = (320usize, 180usize);
         let scene_a: Vec<u8> = (0..w * h).map(|i| ((i % w) * 255 / w) as u8).collect();
-        let noisy: Vec<u8> = scene_a
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| v.saturating_add((i % 7) as u8))
-            .collect();
-        let scene_b: Vec<u8> = (0..w * h)
-            .map(|i| (255 - (i % w) * 255 / w) as u8)
-            .collect();
+        let noisy: Vec<u8> =
+            scene_a.iter().enumerate().map(|(i, &v)| v.saturating_add((i % 7) as u8)).collect();
+        let scene_b: Vec<u8> = (0..w * h).map(|i| (255 - (i % w) * 255 / w) as u8).collect();
         let t = |d: &[u8]| thumbnail(&GrayImage::new(d, w, h, w).unwrap());
         let cut = TrackerConfig::default().cut_mean_abs_diff;
         assert!(mean_abs_diff(&t(&scene_a), &t(&noisy)) < cut);

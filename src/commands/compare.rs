@@ -1,0 +1,334 @@
+//! `avsync compare`: an output measured against the audio (and video) that went into it.
+
+use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
+use crate::error::{Error, Result};
+use crate::estimate::reference::{
+    align_audio, align_video, AudioAlignOptions, Placement, ReferenceDetails, Timelines,
+    VideoAlignOptions, VideoAlignment,
+};
+use crate::features::fingerprint::{Fingerprint, FingerprintSink};
+use crate::grade::{grade, GradeOptions};
+use crate::media::{
+    self, AudioOptions, ChannelSelect, DecodeOptions, FrameSize, SampleRate, VideoOptions,
+};
+use crate::report::{describe_offset, Drift, InputSummary, Method, Report, Window};
+use crate::units;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Longest side of the frames fingerprinted: the fingerprint is 32×32 cells, and scaling in
+/// the decoder to this size first is much cheaper than scaling full frames in Rust.
+const FINGERPRINT_SOURCE_SIDE: u32 = 128;
+
+#[derive(Clone, Debug)]
+pub struct CompareOptions {
+    pub output: PathBuf,
+    pub audio_ref: PathBuf,
+    pub video_ref: Option<PathBuf>,
+    /// Where the reference audio was meant to go in the output.
+    pub expected: Placement,
+    pub audio: AudioAlignOptions,
+    pub video: VideoAlignOptions,
+    /// Which of the output's audio streams to use (default: FFmpeg's best).
+    pub output_stream: Option<usize>,
+    /// Which channel of the output's audio to use.
+    pub output_channel: ChannelSelect,
+}
+
+impl CompareOptions {
+    pub fn new(output: PathBuf, audio_ref: PathBuf) -> Self {
+        CompareOptions {
+            output,
+            audio_ref,
+            video_ref: None,
+            expected: Placement::default(),
+            audio: AudioAlignOptions::default(),
+            video: VideoAlignOptions::default(),
+            output_stream: None,
+            output_channel: ChannelSelect::Downmix,
+        }
+    }
+}
+
+/// `compare` options.
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// The file that came out of the pipeline.
+    pub output: PathBuf,
+    /// The audio that went in (any audio or video file; its audio track is used).
+    #[arg(long, value_name = "FILE")]
+    pub audio_ref: PathBuf,
+    /// The video that went in.
+    #[arg(long, value_name = "FILE")]
+    pub video_ref: Option<PathBuf>,
+    /// Where the reference audio was meant to start in the output (Kling's sound_insert_time),
+    /// e.g. 1s. Offsets are measured from there.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = units::parse_duration_s)]
+    pub ref_insert_time: f64,
+    /// Where the section meant to be used starts in the reference (Kling's sound_start_time).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = units::parse_duration_s)]
+    pub ref_start_time: f64,
+    /// Length of the analysis windows the output audio is cut into.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = units::parse_positive_duration_s)]
+    pub window: f64,
+    /// Which stream and channel of the output to compare.
+    #[command(flatten)]
+    pub audio: AudioArgs,
+    #[command(flatten)]
+    pub grade: GradeArgs,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+}
+
+impl CompareArgs {
+    pub fn options(&self) -> CompareOptions {
+        let mut options = CompareOptions::new(self.output.clone(), self.audio_ref.clone());
+        options.video_ref = self.video_ref.clone();
+        options.expected =
+            Placement { output_start_s: self.ref_insert_time, ref_start_s: self.ref_start_time };
+        options.audio.window_s = self.window;
+        let selection = self.audio.options();
+        options.output_stream = selection.stream;
+        options.output_channel = selection.channel;
+        options
+    }
+}
+
+/// Measures and grades the output against its references.
+pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
+    let info = media::probe(&options.output)?;
+    let output_stream = match options.output_stream {
+        Some(n) => info.streams.iter().filter(|s| s.audio.is_some()).nth(n).map(|s| s.index),
+        None => info.analysed_audio,
+    };
+    let rate = output_stream
+        .and_then(|i| info.streams[i].audio.as_ref())
+        .map(|a| a.sample_rate)
+        .ok_or_else(|| {
+            Error::input(&options.output, "has no audio stream to compare with the reference")
+        })?;
+    let audio_options =
+        |sample_rate| AudioOptions { sample_rate, stream: None, channel: ChannelSelect::Downmix };
+    let video_options = VideoOptions {
+        size: FrameSize::LongestSide(FINGERPRINT_SOURCE_SIDE),
+        ..VideoOptions::default()
+    };
+
+    // The output in one pass: audio at its own rate, fingerprints when a video reference is
+    // given. The reference audio at the output's rate.
+    let mut sink = FingerprintSink::default();
+    let decode = DecodeOptions {
+        video: options.video_ref.as_ref().map(|_| video_options.clone()),
+        audio: Some(AudioOptions {
+            stream: options.output_stream,
+            channel: options.output_channel.clone(),
+            sample_rate: SampleRate::Native,
+        }),
+    };
+    media::decode(&options.output, &decode, &mut sink)?;
+    let output_frames = std::mem::take(&mut sink.frames);
+    let output_audio = sink
+        .audio
+        .finish()
+        .ok_or_else(|| Error::input(&options.output, "audio stream decoded to no samples"))?;
+    // The reference's timeline starts at its file's start, as when FFmpeg muxes it beside a
+    // picture (an MP3's first sample is not dated at its trimmed encoder delay).
+    let reference_audio =
+        media::decode_external_audio(&options.audio_ref, &audio_options(SampleRate::Hz(rate)))?;
+
+    let audio = align_audio(
+        &output_audio.samples,
+        &reference_audio.samples,
+        output_audio.sample_rate,
+        &options.audio,
+    );
+    let video = match &options.video_ref {
+        Some(path) => {
+            let frames = fingerprints(path, &video_options)?;
+            Some((path, align_video(&output_frames, &frames, &options.video)))
+        }
+        None => None,
+    };
+    let details = ReferenceDetails::new(
+        options.audio_ref.display().to_string(),
+        &audio,
+        video.as_ref().map(|(p, v)| (p.display().to_string(), v)),
+        Timelines {
+            output_audio_start_s: output_audio.start_s,
+            ref_audio_start_s: reference_audio.start_s,
+        },
+        options.expected,
+    );
+
+    let relative_ms = |offset_s: f64| {
+        (offset_s + reference_audio.start_s - output_audio.start_s - options.expected.ref_start_s
+            + options.expected.output_start_s)
+            * 1e3
+    };
+    let windows = audio
+        .windows
+        .iter()
+        .map(|w| Window {
+            start_s: w.out_start_s + output_audio.start_s,
+            end_s: w.out_end_s + output_audio.start_s,
+            offset_ms: w.segment.and(w.offset_s).map(relative_ms),
+            confidence: w.confidence,
+        })
+        .collect();
+    let main = audio.main.map(|m| &audio.segments[m]);
+    let drift = main.and_then(|m| {
+        m.drift_ppm.map(|ppm| Drift {
+            ms_per_min: ppm * 60.0 * 1e-3,
+            ppm,
+            uncertainty_ppm: m.drift_uncertainty_ppm,
+            // The segment's offset is its line's value at its centre.
+            reference_s: Some(m.centre_s + output_audio.start_s),
+        })
+    });
+    let (offset_ms, reason) = combine(&details, &audio, video.as_ref().map(|(_, v)| v));
+    let mut input = InputSummary::from_media(&info);
+    input.audio_path = Some(options.audio_ref.display().to_string());
+    let mut report = Report::new(input, Method::Reference);
+    report.offset_ms = offset_ms;
+    report.uncertainty_ms = offset_ms.and(details.audio_offset_uncertainty_ms);
+    report.confidence = details.audio_confidence;
+    report.drift = drift;
+    report.windows = windows;
+    report.reason = reason;
+    report.warnings = warnings(&details, video.as_ref().map(|(_, v)| v));
+    report.reference = Some(details);
+    grade(&mut report, grading);
+    Ok(report)
+}
+
+/// Fingerprints of every frame of `path`'s video.
+fn fingerprints(path: &Path, video: &VideoOptions) -> Result<Vec<Fingerprint>> {
+    let mut sink = FingerprintSink::default();
+    let decode = DecodeOptions { video: Some(video.clone()), audio: None };
+    media::decode(path, &decode, &mut sink)?;
+    Ok(sink.frames)
+}
+
+/// The A/V offset the pipeline introduced, or why there is none.
+fn combine(
+    details: &ReferenceDetails,
+    audio: &crate::estimate::reference::AudioAlignment,
+    video: Option<&VideoAlignment>,
+) -> (Option<f64>, String) {
+    let Some(audio_ms) = details.audio_offset_ms else {
+        return (
+            None,
+            format!(
+                "the reference audio does not occur in the output: its best match could be \
+                 chance (p = {:.2}; a match needs p ≤ {:.1e})",
+                audio.best_p, audio.per_window_p
+            ),
+        );
+    };
+    match video {
+        None => (Some(audio_ms), String::new()),
+        Some(v) if v.still => (Some(audio_ms), String::new()),
+        Some(v) => match details.video_offset_ms {
+            Some(video_ms) => (Some(audio_ms - video_ms), String::new()),
+            None => (
+                None,
+                format!(
+                    "the reference video does not occur in the output: only {} of {} output \
+                     frames match it",
+                    v.matched_frames, v.output_frames
+                ),
+            ),
+        },
+    }
+}
+
+/// Things the reader must know beyond the offset.
+fn warnings(details: &ReferenceDetails, video: Option<&VideoAlignment>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for splice in &details.splices {
+        warnings.push(format!(
+            "audio splice ({:?}) at {:.3} s in the output: {:.3} s",
+            splice.kind, splice.output_time_s, splice.duration_s
+        ));
+    }
+    if details.polarity_inverted {
+        warnings.push("the output carries the reference audio with inverted polarity".into());
+    }
+    if let Some(v) = video {
+        if v.still {
+            warnings.push(format!(
+                "the reference video is a still picture (distinctness {:.2}): its offset \
+                 cannot be measured, and the video timeline is assumed kept",
+                v.distinctness
+            ));
+        }
+        let dropped: usize = v.dropped.iter().map(|e| e.frames).sum();
+        let repeated: usize = v.repeated.iter().map(|e| e.frames).sum();
+        if dropped + repeated > 0 {
+            warnings.push(format!("video: {dropped} frame(s) dropped, {repeated} repeated"));
+        }
+        if !v.frozen.is_empty() {
+            warnings.push(format!("video: {} frozen stretch(es)", v.frozen.len()));
+        }
+        if let Some(change) = v.rate_change {
+            warnings.push(format!(
+                "video frame rate changed from {:.3} to {:.3} fps",
+                change.ref_fps, change.output_fps
+            ));
+        }
+    }
+    warnings
+}
+
+/// The compare-specific lines printed under the summary line.
+pub fn render_details(report: &Report) -> String {
+    let mut out = String::new();
+    let Some(d) = &report.reference else { return out };
+    match d.audio_offset_ms {
+        Some(offset) => {
+            let _ = writeln!(
+                out,
+                "  audio vs reference: {} ({:+.3} ms ±{:.3} ms), gain {:+.2} dB, {} Hz",
+                describe_offset(offset),
+                offset,
+                d.audio_offset_uncertainty_ms.unwrap_or(0.0),
+                d.gain_db.unwrap_or(0.0),
+                d.sample_rate_hz
+            );
+            if let (Some(r), Some(o), Some(len)) = (d.ref_start_s, d.output_start_s, d.duration_s) {
+                let _ = writeln!(
+                    out,
+                    "  reference from {r:.3} s plays at {o:.3} s in the output, {len:.3} s in all"
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(out, "  audio vs reference: not found");
+        }
+    }
+    if let Some(drift) = &report.drift {
+        let _ = writeln!(out, "  drift {:+.2} ppm ({:+.3} ms/min)", drift.ppm, drift.ms_per_min);
+    }
+    if d.segments.len() > 1 {
+        for s in &d.segments {
+            let _ = writeln!(
+                out,
+                "  segment output {:.3}–{:.3} s = reference {:.3}–{:.3} s, {:+.3} ms",
+                s.output_start_s, s.output_end_s, s.ref_start_s, s.ref_end_s, s.offset_ms
+            );
+        }
+    }
+    if let Some(video) = d.video_offset_ms {
+        let _ = writeln!(
+            out,
+            "  video vs reference: {video:+.1} ms ({} of {} frames matched)",
+            d.video_matched_frames.unwrap_or(0),
+            d.video_output_frames.unwrap_or(0)
+        );
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "  warning: {warning}");
+    }
+    let _ = writeln!(out, "  {}", d.basis);
+    out
+}
