@@ -75,9 +75,7 @@ fn foreign_audio_is_inconclusive() {
             eprintln!("skipped: ../shared/corpus is absent");
             return;
         };
-        let report =
-            run(&CompareOptions::new(output_path, audio_path), &broadcast)
-                .unwrap();
+        let report = run(&CompareOptions::new(output_path, audio_path), &broadcast).unwrap();
         assert_eq!(report.verdict, Outcome::Inconclusive, "{output} with {audio}");
     }
 }
