@@ -2,7 +2,8 @@
 # Installs what avsync needs to build and test, and only what is missing:
 #   - Debian/Ubuntu packages: a C toolchain, pkg-config, the FFmpeg development libraries, clang
 #     for bindgen (libclang and its headers), the ffmpeg tool (fixtures), espeak-ng and sox
-#     (speech fixtures), curl (to fetch Rust);
+#     (speech fixtures), chromium and a font (the HTML report test renders a report headless
+#     and screenshots it), curl (to fetch Rust);
 #   - a Rust toolchain with clippy and rustfmt, through rustup, when cargo is missing or older
 #     than the crate's rust-version.
 # Runs apt as root, or through sudo. Safe to run again: it does nothing when all is there.
@@ -12,7 +13,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APT=(apt-get -o DPkg::Lock::Timeout=120 -y -q)
 
 PACKAGES=(build-essential pkg-config libavcodec-dev libavformat-dev libavutil-dev
-  libswscale-dev libswresample-dev clang ffmpeg espeak-ng sox curl ca-certificates)
+  libswscale-dev libswresample-dev clang ffmpeg espeak-ng sox chromium fonts-dejavu-core curl
+  ca-certificates)
 # bindgen needs libclang and clang's own headers. Debian 12 names them after LLVM 14; elsewhere
 # the unversioned development package brings the distribution's default.
 if apt-cache show libclang-common-14-dev >/dev/null 2>&1; then
