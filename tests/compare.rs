@@ -2,12 +2,15 @@
 //! FFmpeg's lavfi sources, shifted, resampled, spliced, mixed and re-encoded by ffmpeg and sox.
 //! The truth is what those commands were told to do; every test asserts an error bound.
 
+mod support;
+
 use avsync::commands::compare::{run, CompareOptions};
 use avsync::estimate::reference::{Placement, SpliceKind};
 use avsync::grade::GradeOptions;
 use avsync::report::{Outcome, Report};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::schema::{assert_valid, validator};
 
 /// Required accuracy of the audio offset (the bound).
 const AUDIO_TOLERANCE_MS: f64 = 0.1;
@@ -56,7 +59,9 @@ fn speech(dir: &Path, name: &str, text: &str, voice: &str, rate: u32) -> PathBuf
 
 fn compare(options: &CompareOptions) -> Report {
     let broadcast = GradeOptions::default();
-    run(options, &broadcast).unwrap_or_else(|e| panic!("compare failed: {e}"))
+    let report = run(options, &broadcast).unwrap_or_else(|e| panic!("compare failed: {e}"));
+    assert_valid(&validator(), &serde_json::to_value(&report).unwrap());
+    report
 }
 
 fn audio_offset_ms(output: &Path, reference: &Path) -> f64 {
@@ -431,6 +436,7 @@ fn the_command_line_writes_the_plain_fields_and_exit_codes() {
     let late = run_cli(&[]);
     assert_eq!(late.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&late.stdout).unwrap();
+    assert_valid(&validator(), &json);
     let reference_json = &json["reference"];
     assert!((reference_json["audio_offset_ms"].as_f64().unwrap() + 1000.0).abs() < 0.1);
     assert!((reference_json["output_start_s"].as_f64().unwrap() - 1.0).abs() < 0.02);
@@ -440,6 +446,7 @@ fn the_command_line_writes_the_plain_fields_and_exit_codes() {
     // Told where it belongs, it passes (exit 0).
     let placed = run_cli(&["--ref-insert-time", "1s"]);
     assert_eq!(placed.status.code(), Some(0), "{}", String::from_utf8_lossy(&placed.stderr));
+    assert_valid(&validator(), &serde_json::from_slice(&placed.stdout).unwrap());
     // A missing reference is an input error (exit 4) naming the file.
     let missing = Command::new(avsync)
         .args(["compare", s(&output), "--audio-ref", "/nonexistent/ref.wav"])

@@ -3,6 +3,8 @@
 //!
 //! Needs the `ffmpeg` command line (installed with the FFmpeg development libraries).
 
+mod support;
+
 use avsync::commands::pattern::{analyze, generate, GenerateOptions};
 use avsync::features::pattern::PatternSpec;
 use avsync::grade::GradeOptions;
@@ -10,6 +12,7 @@ use avsync::media::encode::{AudioCodec, VideoCodec};
 use avsync::report::{Outcome, Report};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::schema::{assert_valid, validator};
 
 fn spec(fps: &str, audio_offset_ms: f64, drift_ppm: f64, duration_s: f64) -> PatternSpec {
     PatternSpec {
@@ -53,6 +56,7 @@ fn measure(path: &Path) -> Report {
     let report = analyze(path, &GradeOptions::default())
         .unwrap_or_else(|e| panic!("analyze {}: {e}", path.display()));
     assert!(report.offset_ms.is_some(), "{}: inconclusive: {}", path.display(), report.reason);
+    assert_valid(&validator(), &serde_json::to_value(&report).unwrap());
     report
 }
 
@@ -375,6 +379,7 @@ fn command_line_round_trip_json_grading_and_errors() {
     // 12.5 ms late passes broadcast and fails ±5 ms: the worst verdict (fail) sets the exit.
     assert_eq!(analyzed.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&analyzed.stdout).unwrap();
+    assert_valid(&validator(), &json);
     assert_eq!(json["method"], "pattern");
     assert!((json["offset_ms"].as_f64().unwrap() + 12.5).abs() < 0.05);
     assert_eq!(json["verdicts"][0]["result"], "pass");

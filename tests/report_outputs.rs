@@ -9,21 +9,9 @@ use avsync::report::{emit, ColorChoice, OutputOptions, Report};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::sample_reports::{measure, profiles, standard_set, IN_SYNC};
+use support::schema::{assert_valid, validator};
 
-const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/report.schema.json");
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>.mp4";
-
-fn validator() -> jsonschema::Validator {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(SCHEMA_PATH).unwrap()).unwrap();
-    jsonschema::validator_for(&schema).expect("the schema itself is valid")
-}
-
-fn assert_valid(validator: &jsonschema::Validator, value: &serde_json::Value) {
-    let errors: Vec<String> =
-        validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "schema violations: {errors:#?}");
-}
 
 fn quiet(options: OutputOptions) -> OutputOptions {
     OutputOptions { quiet: true, color: ColorChoice::Never, ..options }
@@ -82,6 +70,13 @@ fn json_follows_the_published_schema_in_every_shape() {
     let mut bad = read_json(&one);
     bad["offset"] = 3.into();
     assert!(!validator.is_valid(&bad));
+    let mut bad = read_json(&one);
+    bad["pattern"] = serde_json::json!({ "flashes": "many" });
+    assert!(!validator.is_valid(&bad), "method sections are checked too");
+    // The content section is declared, open for its details.
+    let mut content = read_json(&one);
+    content["content"] = serde_json::json!({ "faces": 1 });
+    assert_valid(&validator, &content);
 }
 
 #[test]

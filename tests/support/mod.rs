@@ -2,3 +2,4 @@
 
 pub mod ffmpeg_gray;
 pub mod sample_reports;
+pub mod schema;
