@@ -3,7 +3,7 @@
 //!
 //! cargo run --release --example lips -- CLIP [--max-side N] [--chunk-frames N]
 //!
-//! Frames come from the ffmpeg CLI (a stand-in for the media layer); chunks of frames are tracked
+//! Frames come from the library's decoder (`avsync::media::decode`); chunks of frames are tracked
 //! in parallel on the rayon pool and their track ids linked.
 
 use std::path::PathBuf;
@@ -12,15 +12,15 @@ use std::time::Instant;
 use avsync::features::face::{track_frames_parallel, FaceModels, TrackLinker, TrackerConfig};
 use clap::Parser;
 
-#[path = "../tests/support/ffmpeg_gray.rs"]
-mod ffmpeg_gray;
+#[path = "../tests/support/luma_frames.rs"]
+mod luma_frames;
 
 #[derive(Parser)]
 struct Args {
     clip: PathBuf,
     /// Scale frames so the longer side is at most this many pixels before tracking.
     #[arg(long)]
-    max_side: Option<usize>,
+    max_side: Option<u32>,
     /// Frames per independently tracked chunk.
     #[arg(long, default_value_t = 50)]
     chunk_frames: usize,
@@ -32,8 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let models = FaceModels::shared()?;
     let load_s = t0.elapsed().as_secs_f64();
     let config = TrackerConfig::default();
-    let mut frames = ffmpeg_gray::GrayFrames::open(&args.clip, args.max_side)?;
-    let (w, h) = frames.size();
+    let mut frames = luma_frames::DecodedFrames::open(&args.clip, args.max_side);
+    let (mut w, mut h) = (0, 0);
     let mut linker = TrackLinker::new();
     // enough chunks in flight for every rayon thread
     let batch = args.chunk_frames * rayon::current_num_threads().max(1) * 2;
@@ -41,9 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("time_s,track,score,opening,inner_gap,outer_gap,inner_area,width,jaw,eye_distance_px,mouth_x_min,mouth_y_min,mouth_x_max,mouth_y_max");
     loop {
         let chunk: Vec<_> = frames.by_ref().take(batch).collect::<Result<_, _>>()?;
-        if chunk.is_empty() {
-            break;
-        }
+        let Some(first) = chunk.first() else { break };
+        (w, h) = (first.0.width, first.0.height);
         let t = Instant::now();
         let faces =
             track_frames_parallel(&models, &config, &chunk, args.chunk_frames, &mut linker)?;

@@ -1,9 +1,9 @@
 //! Face and lip tracking on corpus clips, against the Python mediapipe reference
 //! (`testdata/face/reference_landmarks.json`, made by `tools/models/reference_landmarks.py`).
-//! Skips, saying why, when `../shared/corpus` or the ffmpeg CLI is absent.
+//! Frames and audio come from the library's decoder. Skips, saying why, when
+//! `../shared/corpus` is absent.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use avsync::features::face::{
     track_frames_parallel, FaceModels, FaceTracker, FrameFaces, LumaFrame, Point, TrackLinker,
@@ -11,7 +11,8 @@ use avsync::features::face::{
 };
 
 mod support;
-use support::ffmpeg_gray::{GrayFrames, RawGrayFrame};
+use avsync::media::{decode_audio, Audio, AudioOptions, SampleRate};
+use support::luma_frames::{decode_frames, DecodedFrame};
 
 /// Lip point indices (outer and inner contours).
 const LIPS: [usize; 40] = [
@@ -25,21 +26,14 @@ fn corpus() -> Option<PathBuf> {
         eprintln!("SKIPPED: no corpus at {} (test use only; CI has it)", dir.display());
         return None;
     }
-    if Command::new("ffmpeg").arg("-version").output().is_err() {
-        eprintln!("SKIPPED: the ffmpeg CLI is not installed");
-        return None;
-    }
     Some(dir)
 }
 
-fn decode(path: &Path, max_side: Option<usize>) -> Vec<RawGrayFrame> {
-    GrayFrames::open(path, max_side)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+fn decode(path: &Path, max_side: Option<u32>) -> Vec<DecodedFrame> {
+    decode_frames(path, max_side).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn track_sequential(frames: &[RawGrayFrame], config: TrackerConfig) -> Vec<FrameFaces> {
+fn track_sequential(frames: &[DecodedFrame], config: TrackerConfig) -> Vec<FrameFaces> {
     let models = FaceModels::shared().unwrap();
     let mut tracker = FaceTracker::new(&models, config).unwrap();
     frames.iter().map(|f| tracker.process(&f.luma(), f.time_s()).unwrap()).collect()
@@ -131,7 +125,7 @@ fn landmarks_match_the_python_mediapipe_reference() {
             .expect("reference JSON");
     let models = FaceModels::shared().unwrap();
     let mut runner = models.runner().unwrap();
-    let mut decoded: Option<(String, Vec<RawGrayFrame>)> = None;
+    let mut decoded: Option<(String, Vec<DecodedFrame>)> = None;
     println!(
         "errors in eye distances (mean, lips) and |d opening|, against mediapipe on grey / on RGB"
     );
@@ -177,25 +171,20 @@ fn landmarks_match_the_python_mediapipe_reference() {
     assert!(compared.0 >= 8 && compared.1 >= 7, "faces compared (RGB, grey): {compared:?}");
 }
 
-/// Log RMS of the clip's audio in a 40 ms window around each time.
-fn audio_log_rms(path: &Path, times: &[f64]) -> Vec<f32> {
-    const RATE: f64 = 16000.0;
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"])
-        .output()
-        .expect("ffmpeg");
-    let s: Vec<f32> = out
-        .stdout
-        .chunks_exact(2)
-        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-        .collect();
-    let half = (0.02 * RATE) as usize;
+/// The clip's audio, mono at 16 kHz, on the clip's timeline.
+fn decode_speech(path: &Path) -> Audio {
+    let options = AudioOptions { sample_rate: SampleRate::Hz(16_000), ..Default::default() };
+    decode_audio(path, &options).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Log RMS of `audio` in a 40 ms window around each time.
+fn audio_log_rms(audio: &Audio, times: &[f64]) -> Vec<f32> {
+    let (s, rate) = (&audio.samples, f64::from(audio.sample_rate));
+    let half = (0.02 * rate) as usize;
     times
         .iter()
         .map(|&t| {
-            let c = (t * RATE) as usize;
+            let c = ((t - audio.start_s) * rate).max(0.0) as usize;
             let w = &s[c.saturating_sub(half).min(s.len())..(c + half).min(s.len())];
             let e = w.iter().map(|v| v * v).sum::<f32>() / w.len().max(1) as f32;
             (e + 1e-8).ln()
@@ -228,6 +217,7 @@ fn mouth_opening_moves_with_speech_on_aoc_hdtf() {
     assert!(faces.iter().all(|f| f.faces.len() == 1), "one face in every frame");
     assert!(faces.iter().all(|f| f.faces[0].track == 0), "one track through the clip");
     let opening: Vec<f32> = faces.iter().map(|f| f.faces[0].lips.opening).collect();
+    let audio = decode_speech(&path);
     let (p5, p95, max) =
         (percentile(&opening, 0.05), percentile(&opening, 0.95), percentile(&opening, 1.0));
     // research (section 2): between 0.02 and 0.38 with the speech
@@ -237,7 +227,7 @@ fn mouth_opening_moves_with_speech_on_aoc_hdtf() {
         .map(|k| {
             let lag = f64::from(k) * AUDIO_LAG_STEP_S;
             let times: Vec<f64> = faces.iter().map(|f| f.time_s + lag).collect();
-            (pearson(&opening, &audio_log_rms(&path, &times)), lag)
+            (pearson(&opening, &audio_log_rms(&audio, &times)), lag)
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .unwrap();
@@ -284,7 +274,7 @@ fn side_by_side_faces_keep_their_ids() {
     let frames: Vec<_> =
         decode(&corpus.join("media/aniportrait-cxk.mp4"), None).into_iter().take(60).collect();
     let faces = track_sequential(&frames, TrackerConfig::default());
-    let width = frames[0].width as f32;
+    let width = frames[0].0.width as f32;
     let side = |f: &avsync::features::face::FaceObservation| f.face_box.center().x > width / 2.0;
     let first: Vec<(u32, bool)> = faces[0].faces.iter().map(|f| (f.track, side(f))).collect();
     assert_eq!(first.len(), 2, "two faces");

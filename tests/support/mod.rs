@@ -1,5 +1,5 @@
 //! Code shared by the integration tests (and, by path, the examples).
 
-pub mod ffmpeg_gray;
+pub mod luma_frames;
 pub mod sample_reports;
 pub mod schema;
