@@ -6,6 +6,8 @@ use avsync::config::Config;
 use avsync::error::{Error, EXIT_USAGE};
 use avsync::report::{self, emit};
 use clap::{Parser, Subcommand};
+use indicatif::ProgressBar;
+use std::io::IsTerminal as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +53,12 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Measure the lip sync of clips of people talking, with no reference: the speech in the
+    /// audio against the lip movement of the talking face.
+    ///
+    /// Exit code 0 pass, 1 fail, 3 inconclusive (no speech, no face, or lips that do not match
+    /// the audio), 4 error; the worst over all inputs.
+    Check(commands::check::CheckArgs),
     /// Measure an output against the audio (and video) that went into it: where the reference
     /// audio sits (sub-sample), drift, splices, gain; with --video-ref also the video offset,
     /// dropped, repeated and frozen frames. Grades audio offset minus video offset.
@@ -131,6 +139,24 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 print_stdout(&commands::preflight::render_text(&preflight))?;
             }
             Ok(preflight.exit_code())
+        }
+        Command::Check(args) => {
+            let outputs = args.output_args.options(&config);
+            let grading = args.grade.options(&config)?;
+            let progress = if std::io::stdout().is_terminal() && !outputs.quiet {
+                ProgressBar::new(0)
+            } else {
+                ProgressBar::hidden()
+            };
+            let options = args.options(outputs.wants_plots());
+            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress);
+            let outcome = emit(&reports, &outputs)?;
+            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+                for report in &reports {
+                    print_stdout(&commands::check::render_details(report))?;
+                }
+            }
+            Ok(outcome.exit_code())
         }
         Command::Compare(args) => {
             let outputs = args.output_args.options(&config);

@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns options into a result, leaving argument parsing and
 //! process exit to `main.rs`.
 
+pub mod check;
 pub mod compare;
 pub mod pattern;
 pub mod preflight;

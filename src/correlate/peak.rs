@@ -43,6 +43,30 @@ pub fn refine_parabolic(values: &[f64], index: usize) -> Refined {
     Refined { position: index as f64 + delta, value: centre - 0.25 * (left - right) * delta }
 }
 
+/// Least-squares parabola through `values[index]` and its two neighbours on each side; its
+/// vertex. For broad peaks (smooth signals, such as speech envelopes against lip movement) it
+/// averages out the noise of single points that the three-point fit follows. Falls back to
+/// [`refine_parabolic`] near the ends, at non-finite values or where the fit is not a maximum.
+pub fn refine_quadratic5(values: &[f64], index: usize) -> Refined {
+    if index < 2 || index + 2 >= values.len() {
+        return refine_parabolic(values, index);
+    }
+    let y = &values[index - 2..=index + 2];
+    if y.iter().any(|v| !v.is_finite()) {
+        return refine_parabolic(values, index);
+    }
+    // Orthogonal polynomials on x = -2..2: slope Σx·y/10, curvature Σ(x²-2)·y/14.
+    let slope = (-2.0 * y[0] - y[1] + y[3] + 2.0 * y[4]) / 10.0;
+    let curvature = (2.0 * y[0] - y[1] - 2.0 * y[2] - y[3] + 2.0 * y[4]) / 14.0;
+    if curvature >= 0.0 {
+        return refine_parabolic(values, index);
+    }
+    let delta = (-slope / (2.0 * curvature)).clamp(-1.0, 1.0);
+    let mean = y.iter().sum::<f64>() / 5.0;
+    let value = mean + slope * delta + curvature * (delta * delta - 2.0);
+    Refined { position: index as f64 + delta, value }
+}
+
 /// Local maxima of `values`, highest first, at least `min_separation` samples apart.
 pub fn local_maxima(values: &[f64], min_separation: usize, count: usize) -> Vec<usize> {
     let mut candidates: Vec<usize> = (0..values.len())
@@ -75,6 +99,15 @@ mod tests {
         let vertex = 10.3;
         let values: Vec<f64> = (0..20).map(|i| 5.0 - (i as f64 - vertex).powi(2)).collect();
         let refined = refine_parabolic(&values, argmax(&values).unwrap());
+        assert!((refined.position - vertex).abs() < 1e-9);
+        assert!((refined.value - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn five_point_refinement_recovers_a_parabola_vertex() {
+        let vertex = 10.3;
+        let values: Vec<f64> = (0..20).map(|i| 5.0 - (i as f64 - vertex).powi(2)).collect();
+        let refined = refine_quadratic5(&values, argmax(&values).unwrap());
         assert!((refined.position - vertex).abs() < 1e-9);
         assert!((refined.value - 5.0).abs() < 1e-9);
     }

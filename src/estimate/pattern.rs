@@ -8,6 +8,7 @@
 //! is that line at the events' mean time, and its slope is the drift. The confidence is the
 //! share of all events found (flashes and beeps) that pair up and lie on the line.
 
+use super::line::{fit_offset_line, LineRules, Z_95};
 use crate::features::pattern::{BeepAnalysis, CounterStats, FlashAnalysis};
 use crate::report::{Drift, Window};
 use serde::{Deserialize, Serialize};
@@ -20,25 +21,23 @@ const PAIR_WINDOW_SHARE_OF_PERIOD: f64 = 0.25;
 const PERIOD_TOLERANCE_SHARE: f64 = 0.1;
 /// Share of intervals that must be regular for missing events to be counted.
 const MIN_REGULAR_SHARE: f64 = 0.7;
-/// An event further than this many robust standard deviations from the line is an outlier...
-const OUTLIER_SIGMAS: f64 = 4.0;
-/// ...but never for less than this: codecs move single onsets by tenths of a millisecond.
-const OUTLIER_FLOOR_MS: f64 = 1.0;
 /// The uncertainty is never claimed below this: onset definitions and timestamp rounding in
 /// containers are not better than a few microseconds.
 const UNCERTAINTY_FLOOR_MS: f64 = 0.005;
-/// Drift needs at least this many consistent events...
-const MIN_DRIFT_EVENTS: usize = 3;
-/// ...spread over at least this long.
-const MIN_DRIFT_SPAN_S: f64 = 2.0;
 /// Below this share of consistent events the measurement is inconclusive.
 const MIN_CONFIDENCE: f64 = 0.5;
-/// Theil–Sen uses at most this many events (evenly spaced) to bound its quadratic cost.
-const MAX_THEIL_SEN_POINTS: usize = 1000;
 /// An offset beyond this share of the period may have been paired with the wrong period.
 const AMBIGUOUS_SHARE_OF_PERIOD: f64 = 0.3;
-/// 95% two-sided normal quantile.
-const Z_95: f64 = 1.96;
+
+/// Codecs move single onsets by tenths of a millisecond, so an event is an outlier only
+/// beyond 4 robust standard deviations and 1 ms; drift needs 3 events over 2 s.
+const LINE_RULES: LineRules = LineRules {
+    outlier_sigmas: 4.0,
+    outlier_floor_ms: 1.0,
+    min_drift_points: 3,
+    min_drift_span_s: 2.0,
+    max_theil_sen_points: 1000,
+};
 
 /// One flash paired with its beep.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -138,7 +137,7 @@ pub fn estimate(flashes: &FlashAnalysis, beeps: &BeepAnalysis) -> PatternEstimat
         .iter()
         .map(|&(f, b)| (flash_times[f], (flash_times[f] - beep_times[b]) * 1000.0))
         .collect();
-    let fit = fit_offset_line(&points);
+    let fit = fit_offset_line(&points, &LINE_RULES);
     details.events = pairs
         .iter()
         .zip(&points)
@@ -230,85 +229,6 @@ fn pair(flashes: &[f64], beeps: &[f64], period: Option<f64>) -> Vec<(usize, usiz
         claims.iter().enumerate().filter_map(|(b, c)| c.map(|(f, _)| (f, b))).collect();
     pairs.sort_unstable();
     pairs
-}
-
-struct LineFit {
-    /// Offset at the mean time of the inliers.
-    offset_ms: f64,
-    inliers: Vec<bool>,
-    /// Scatter of the inliers about the line; `None` from fewer than three.
-    sigma_ms: Option<f64>,
-    drift: Option<Drift>,
-}
-
-/// Robust line through `(time_s, offset_ms)` points: Theil–Sen to find the inliers, then least
-/// squares over them.
-fn fit_offset_line(points: &[(f64, f64)]) -> LineFit {
-    let slope = theil_sen_slope(points);
-    let mean_t = points.iter().map(|p| p.0).sum::<f64>() / points.len() as f64;
-    let intercept = median(points.iter().map(|&(t, o)| o - slope * (t - mean_t)).collect());
-    let residuals: Vec<f64> =
-        points.iter().map(|&(t, o)| o - intercept - slope * (t - mean_t)).collect();
-    let robust_sigma = 1.4826 * median(residuals.iter().map(|r| r.abs()).collect());
-    let limit = (OUTLIER_SIGMAS * robust_sigma).max(OUTLIER_FLOOR_MS);
-    let inliers: Vec<bool> = residuals.iter().map(|r| r.abs() <= limit).collect();
-    let kept: Vec<(f64, f64)> =
-        points.iter().zip(&inliers).filter(|(_, &i)| i).map(|(p, _)| *p).collect();
-    let n = kept.len() as f64;
-    let mean_t = kept.iter().map(|p| p.0).sum::<f64>() / n;
-    let mean_o = kept.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = kept.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
-    let span = kept.iter().map(|p| p.0).fold(f64::MIN, f64::max)
-        - kept.iter().map(|p| p.0).fold(f64::MAX, f64::min);
-    let fit_slope = kept.len() >= MIN_DRIFT_EVENTS && span >= MIN_DRIFT_SPAN_S && sxx > 0.0;
-    let slope = if fit_slope {
-        kept.iter().map(|p| (p.0 - mean_t) * (p.1 - mean_o)).sum::<f64>() / sxx
-    } else {
-        0.0
-    };
-    let dof = kept.len().saturating_sub(if fit_slope { 2 } else { 1 });
-    let sigma_ms = (dof > 0 && kept.len() >= 3).then(|| {
-        let ss: f64 = kept.iter().map(|p| (p.1 - mean_o - slope * (p.0 - mean_t)).powi(2)).sum();
-        (ss / dof as f64).sqrt()
-    });
-    // slope is in ms per second: 1 ms/s is 1000 µs/s, 1000 ppm.
-    let drift = fit_slope.then(|| Drift {
-        ms_per_min: slope * 60.0,
-        ppm: slope * 1000.0,
-        uncertainty_ppm: sigma_ms.map(|s| Z_95 * s / sxx.sqrt() * 1000.0),
-        // The fitted line passes through the events' mean time and mean offset.
-        reference_s: Some(mean_t),
-    });
-    LineFit { offset_ms: mean_o, inliers, sigma_ms, drift }
-}
-
-/// Median of pairwise slopes (0 with fewer than two distinct times).
-fn theil_sen_slope(points: &[(f64, f64)]) -> f64 {
-    let step = points.len().div_ceil(MAX_THEIL_SEN_POINTS).max(1);
-    let sample: Vec<(f64, f64)> = points.iter().step_by(step).copied().collect();
-    let mut slopes = Vec::with_capacity(sample.len() * sample.len() / 2);
-    for (i, a) in sample.iter().enumerate() {
-        for b in &sample[i + 1..] {
-            if (b.0 - a.0).abs() > 1e-9 {
-                slopes.push((b.1 - a.1) / (b.0 - a.0));
-            }
-        }
-    }
-    if slopes.is_empty() {
-        0.0
-    } else {
-        median(slopes)
-    }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => 0.0,
-        _ if n % 2 == 1 => values[n / 2],
-        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
 }
 
 /// Periods in which neither a flash nor a beep came, when the pattern is regular.

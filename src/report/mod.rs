@@ -59,6 +59,9 @@ pub struct Report {
     /// What `compare` found against the reference audio and video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceDetails>,
+    /// What `check` matched: the face, the speech, the peak and its null distribution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<crate::estimate::content::ContentDetails>,
 }
 
 impl Report {
@@ -80,6 +83,7 @@ impl Report {
             warnings: Vec::new(),
             pattern: None,
             reference: None,
+            content: None,
             grading: None,
             elapsed_s: None,
             plots: None,

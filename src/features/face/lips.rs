@@ -35,6 +35,8 @@ pub struct LipFeatures {
     pub inner_area: f32,
     /// Mouth width |61-291|.
     pub width: f32,
+    /// Area inside the outer lip contour: grows with opening and rounding alike.
+    pub outer_area: f32,
     /// Jaw opening: |2-152|, nose base to chin.
     pub jaw: f32,
     /// The unit: outer eye-corner distance in frame pixels.
@@ -53,6 +55,7 @@ impl LipFeatures {
             outer_gap: p[OUTER_TOP].dist(p[OUTER_BOTTOM]) / eye,
             inner_area: polygon_area(inner_contour().map(|i| p[i])) / (eye * eye),
             width: width_px / eye,
+            outer_area: polygon_area(outer_contour().map(|i| p[i])) / (eye * eye),
             jaw: p[SUBNASALE].dist(p[CHIN]) / eye,
             eye_distance_px: eye,
         }
@@ -62,6 +65,11 @@ impl LipFeatures {
 /// Indices of the inner contour as a closed polygon.
 fn inner_contour() -> impl Iterator<Item = usize> {
     INNER_LOWER.into_iter().chain(INNER_UPPER.into_iter().rev())
+}
+
+/// Indices of the outer contour as a closed polygon.
+fn outer_contour() -> impl Iterator<Item = usize> {
+    OUTER_LOWER.into_iter().chain(OUTER_UPPER.into_iter().rev())
 }
 
 /// The axis-aligned box around the outer lip contour, in frame pixels.

@@ -22,6 +22,7 @@ mod geometry;
 mod landmarks;
 mod lips;
 mod models;
+mod series;
 mod tracker;
 
 pub use detector::{Detection, DETECTOR_INPUT};
@@ -29,6 +30,7 @@ pub use geometry::{GrayImage, PixelBox, Point, Region};
 pub use landmarks::{Landmarks, EYE_LEFT_OUTER, EYE_RIGHT_OUTER, LANDMARK_INPUT, NUM_LANDMARKS};
 pub use lips::{mouth_box, LipFeatures};
 pub use models::{FaceModels, ModelRunner};
+pub use series::{LipSample, LipSeries, LipTrack, MouthView};
 pub use tracker::{
     track_frames_parallel, FaceObservation, FaceTracker, FrameFaces, LumaFrame, TrackId,
     TrackLinker, TrackerConfig,

@@ -326,6 +326,18 @@ pub trait LumaFrame {
     fn time_s(&self) -> f64;
 }
 
+impl LumaFrame for crate::media::LumaFrame {
+    fn luma(&self) -> GrayImage<'_> {
+        let width = self.width as usize;
+        GrayImage::new(&self.pixels, width, self.height as usize, width)
+            .expect("frame buffer sized by the decoder")
+    }
+
+    fn time_s(&self) -> f64 {
+        self.pts_s
+    }
+}
+
 /// Tracks `frames` (consecutive, in presentation order) in chunks of `chunk_len` frames on the
 /// rayon pool, then links the chunks' track ids. Each chunk starts with a detection, so a
 /// chunk of about a second costs one extra detector pass per second.
@@ -369,6 +381,7 @@ mod tests {
                 outer_gap: 0.0,
                 inner_area: 0.0,
                 width: 0.0,
+                outer_area: 0.0,
                 jaw: 0.0,
                 eye_distance_px: 1.0,
             },

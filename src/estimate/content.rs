@@ -1,0 +1,558 @@
+//! Content mode: the offset between speech and lip movement, with no reference.
+//!
+//! The audio's speech features (loudness of the speech band and of the formant band, see
+//! [`crate::features::audio`]) are correlated with the measured lips (inner lip gap and outer
+//! lip area, normalised by face size) over lags within the search range. Method:
+//!
+//! 1. The lips are interpolated onto the audio's 100 Hz feature frames at their presentation
+//!    times; frames without a face are masked out, not zero-filled.
+//! 2. Every signal is smoothed over [`SMOOTH_FRAMES`] and high-passed by subtracting its mean
+//!    over [`DETREND_FRAMES`]: what is left is the syllable-rate movement both share.
+//! 3. The whole-clip curve is the mean of the four masked normalised cross-correlations (2
+//!    audio × 2 lip signals). Its highest interior peak, refined by a least-squares parabola
+//!    over five lags, is the raw lag.
+//! 4. Confidence: the peak against the correlation's own null distribution, the peaks of the
+//!    same audio against [`NULL_TRACKS`] lip tracks rolled in time (and reversed), which keep
+//!    the lips' rhythm and lose their link to the words. `z` is the peak's distance from the
+//!    null peaks' mean in their standard deviations; below `min_z` the result is inconclusive.
+//! 5. Lips move before the sound they shape ([`SPEECH_LIP_LEAD_MS`]); the raw offset is
+//!    corrected by that lead so that in-sync speech reads near zero.
+//! 6. Windows (`window_s` every `hop_s`) search within [`WINDOW_PRIOR_MS`] of the whole-clip
+//!    lag, because speech rhythm puts side peaks about 200 ms apart and short windows would
+//!    jump between them. Their offsets give the drift (a robust line) and the scatter.
+//!
+//! Where several faces are tracked, each (and the largest face of each frame, which follows a
+//! speaker across cuts) is tried, and the one whose lips match the audio best is the speaker.
+
+use super::line::{fit_offset_line, median, LineRules, Z_95};
+use super::significance::robust_z;
+use crate::correlate::{peak, Correlator};
+use crate::features::audio::AudioFeatures;
+use crate::features::face::{LipSeries, LipTrack};
+use crate::report::{CorrelationCurve, Drift, Signal, SignalPair, Window};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// How far lips move ahead of the sound in natural speech, measured on the in-sync corpus talk
+/// clips (median of the raw estimates; see the README's content-mode section for the spread).
+pub const SPEECH_LIP_LEAD_MS: f64 = 52.0;
+/// Between-speaker spread of that lead (standard deviation, ms): no clip can be measured more
+/// exactly than this without knowing its speaker, so it is part of every uncertainty.
+pub const SPEECH_LIP_LEAD_SPREAD_MS: f64 = 35.0;
+/// Default search range, ± ms.
+pub const DEFAULT_SEARCH_MS: f64 = 500.0;
+/// Default window length and hop.
+pub const DEFAULT_WINDOW_S: f64 = 8.0;
+pub const DEFAULT_HOP_S: f64 = 2.0;
+/// Default confidence threshold: a peak this many null standard deviations above the null
+/// peaks' mean counts as a match (calibrated on the corpus, see the README).
+pub const DEFAULT_MIN_Z: f64 = 2.2;
+/// Moving-average length (feature frames) that smooths every signal.
+pub const SMOOTH_FRAMES: usize = 5;
+/// Moving-average length (feature frames) subtracted from every signal (a high-pass).
+pub const DETREND_FRAMES: usize = 61;
+/// Lip tracks in the null distribution.
+pub const NULL_TRACKS: usize = 24;
+/// Windows search this far (ms) around the whole-clip lag.
+pub const WINDOW_PRIOR_MS: f64 = 100.0;
+/// Slope of the logistic that maps z to a 0–1 confidence (0.5 at `min_z`).
+const CONFIDENCE_SLOPE: f64 = 2.0;
+/// Lip samples further apart than this are not interpolated across (a gap in the face track).
+const MAX_FRAME_GAP_S: f64 = 0.25;
+/// Less speech than this (s) is "no speech".
+const MIN_SPEECH_S: f64 = 1.0;
+/// A face track seen in less than this share of the frames is not a candidate speaker...
+const MIN_TRACK_PRESENCE: f64 = 0.2;
+/// ...nor one whose inner lip gap varies by less than this (eye distances): a still mouth.
+const MIN_MOUTH_MOVEMENT: f64 = 0.005;
+/// A window needs a face in this share of its frames and this much speech to be measured.
+const MIN_WINDOW_FACE_SHARE: f64 = 0.5;
+const MIN_WINDOW_SPEECH_S: f64 = 1.0;
+/// Clips shorter than this many feature frames build their null from reversed tracks only:
+/// rolling them by less than the search range would keep part of the true match.
+const MIN_ROLL_FRAMES: usize = 300;
+/// The whole-clip uncertainty (95%) is never claimed below this: feature frames are 10 ms.
+const UNCERTAINTY_FLOOR_MS: f64 = 10.0;
+/// Drift is fitted only over this long a span, from this many measured windows: speech gives
+/// each window a scatter of tens of ms, which shorter spans turn into spurious drift.
+const WINDOW_LINE_RULES: LineRules = LineRules {
+    outlier_sigmas: 3.0,
+    outlier_floor_ms: 20.0,
+    min_drift_points: 5,
+    min_drift_span_s: 60.0,
+    max_theil_sen_points: 1000,
+};
+
+/// Content-mode settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContentOptions {
+    /// Offsets searched: ± this many ms.
+    pub search_ms: f64,
+    pub window_s: f64,
+    pub hop_s: f64,
+    /// The natural lead of lips over sound that is taken off the raw estimate.
+    pub lip_lead_ms: f64,
+    /// Confidence threshold in null standard deviations.
+    pub min_z: f64,
+}
+
+impl Default for ContentOptions {
+    fn default() -> Self {
+        ContentOptions {
+            search_ms: DEFAULT_SEARCH_MS,
+            window_s: DEFAULT_WINDOW_S,
+            hop_s: DEFAULT_HOP_S,
+            lip_lead_ms: SPEECH_LIP_LEAD_MS,
+            min_z: DEFAULT_MIN_Z,
+        }
+    }
+}
+
+/// What content mode found, for the report's `content` object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContentDetails {
+    /// The face matched: "face N" (a tracker id) or "largest face" (the largest face of each
+    /// frame); `None` when no face qualified.
+    pub face: Option<String>,
+    /// Share of video frames with a face.
+    pub face_share: f64,
+    /// Seconds of speech in the audio.
+    pub speech_s: f64,
+    /// The lag of the correlation peak before the lip-lead correction (ms, report sign).
+    pub raw_offset_ms: Option<f64>,
+    pub lip_lead_ms: f64,
+    /// Height of the whole-clip correlation peak (mean of the four correlations).
+    pub peak_correlation: Option<f64>,
+    /// Peak height in null standard deviations above the null peaks' mean.
+    pub z: Option<f64>,
+    pub min_z: f64,
+    pub null_mean: Option<f64>,
+    pub null_sd: Option<f64>,
+    pub search_ms: f64,
+    pub window_s: f64,
+    pub hop_s: f64,
+}
+
+/// The measurement, ready for a [`crate::report::Report`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContentEstimate {
+    /// `> 0`: audio early. `None` when inconclusive.
+    pub offset_ms: Option<f64>,
+    pub uncertainty_ms: Option<f64>,
+    /// 0–1, a logistic of z: 0.5 at the threshold.
+    pub confidence: f64,
+    pub drift: Option<Drift>,
+    pub windows: Vec<Window>,
+    /// Why the result is what it is, in words.
+    pub reason: String,
+    pub details: ContentDetails,
+    /// The whole-clip correlation over candidate offsets (report sign, lead corrected).
+    pub curve: Option<CorrelationCurve>,
+    /// Speech loudness and mouth opening on the audio's frame times, for the plots.
+    pub signals: Option<SignalPair>,
+}
+
+/// Measures the offset of `audio` against `lips`.
+pub fn estimate(
+    audio: &AudioFeatures,
+    lips: &LipSeries,
+    options: &ContentOptions,
+) -> ContentEstimate {
+    let mut out = ContentEstimate {
+        details: ContentDetails {
+            face_share: lips.face_presence(),
+            speech_s: audio.voiced_s(),
+            lip_lead_ms: options.lip_lead_ms,
+            min_z: options.min_z,
+            search_ms: options.search_ms,
+            window_s: options.window_s,
+            hop_s: options.hop_s,
+            ..ContentDetails::default()
+        },
+        ..ContentEstimate::default()
+    };
+    if out.details.speech_s < MIN_SPEECH_S {
+        out.reason = format!(
+            "no speech found in the audio ({:.1} s of voice, {MIN_SPEECH_S} s needed)",
+            out.details.speech_s
+        );
+        return out;
+    }
+    if lips.is_empty() || out.details.face_share == 0.0 {
+        out.reason = "no face found in the video".to_string();
+        return out;
+    }
+    let candidates = candidate_tracks(lips);
+    if candidates.is_empty() {
+        out.reason = "a face was found but its mouth does not move".to_string();
+        return out;
+    }
+    let max_lag = (options.search_ms / 1000.0 * audio.rate_hz).round().max(2.0) as usize;
+    let audio_signals = audio_signals(audio);
+    let best = candidates
+        .into_iter()
+        .map(|track| {
+            let lip = LipSignals::on_grid(track, &lips.frame_times_s, audio);
+            let whole = whole_clip(&audio_signals, &lip, max_lag);
+            (track, lip, whole)
+        })
+        .max_by(|a, b| a.2.z.total_cmp(&b.2.z))
+        .expect("at least one candidate");
+    let (track, lip, whole) = best;
+    let ms_per_lag = 1000.0 / audio.rate_hz;
+    // Lag k: audio at t + k matches lips at t, so the audio is k frames late.
+    let to_offset_ms = |lag: f64| -lag * ms_per_lag + options.lip_lead_ms;
+    out.details.face = Some(match track.id {
+        Some(id) => format!("face {id}"),
+        None => "largest face".to_string(),
+    });
+    out.details.z = Some(whole.z);
+    out.details.null_mean = Some(whole.null_mean);
+    out.details.null_sd = Some(whole.null_sd);
+    out.details.peak_correlation = whole.peak.map(|p| p.value);
+    out.details.raw_offset_ms = whole.peak.map(|p| -p.lag * ms_per_lag);
+    out.confidence = logistic(CONFIDENCE_SLOPE * (whole.z - options.min_z));
+    out.curve = Some(CorrelationCurve {
+        label: "speech against lips: mean normalised cross-correlation".to_string(),
+        lags_ms: (0..whole.curve.len()).map(|i| to_offset_ms(i as f64 - max_lag as f64)).collect(),
+        scores: whole.curve.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect(),
+        peak_ms: None,
+        noise_level: Some(whole.null_mean + options.min_z * whole.null_sd),
+    });
+    out.signals = Some(SignalPair {
+        audio: Signal::uniform(
+            "speech loudness",
+            audio.start_s,
+            audio.rate_hz,
+            audio_signals[0].iter().map(|&v| v as f32).collect(),
+        ),
+        reference: Signal::uniform(
+            "mouth opening",
+            audio.start_s,
+            audio.rate_hz,
+            lip.signals[0]
+                .iter()
+                .zip(&lip.mask)
+                .map(|(&v, &m)| if m > 0.0 { v as f32 } else { f32::NAN })
+                .collect(),
+        ),
+    });
+
+    let Some(peak) = whole.peak else {
+        out.reason = "the lips and the audio do not overlap enough to compare".to_string();
+        return out;
+    };
+    if whole.z < options.min_z {
+        out.reason = format!(
+            "the lips match the audio no better than unrelated audio does (z {:.1}, {:.1} \
+             needed)",
+            whole.z, options.min_z
+        );
+        return out;
+    }
+    if whole.at_edge {
+        out.reason = format!(
+            "the best match lies at the edge of the ±{:.0} ms search range: the offset may be \
+             larger (try a wider --search)",
+            options.search_ms
+        );
+        return out;
+    }
+
+    out.windows = windows(&audio_signals, &lip, audio, peak.lag, max_lag, options)
+        .into_iter()
+        .map(|w| Window {
+            start_s: w.start_s,
+            end_s: w.end_s,
+            offset_ms: w.lag.map(to_offset_ms),
+            confidence: w.confidence,
+        })
+        .collect();
+    let points: Vec<(f64, f64)> = out
+        .windows
+        .iter()
+        .filter_map(|w| w.offset_ms.map(|o| ((w.start_s + w.end_s) / 2.0, o)))
+        .collect();
+    let mut offset_ms = to_offset_ms(peak.lag);
+    let mut statistical_ms = None;
+    if points.len() >= 3 {
+        let fit = fit_offset_line(&points, &WINDOW_LINE_RULES);
+        if fit.drift.is_some() {
+            offset_ms = fit.offset_ms;
+            out.drift = fit.drift;
+        }
+        let inliers: Vec<f64> =
+            points.iter().zip(&fit.inliers).filter(|(_, &i)| i).map(|(p, _)| p.1).collect();
+        let centre = median(inliers.clone());
+        let mad = median(inliers.iter().map(|o| (o - centre).abs()).collect());
+        // Overlapping windows are not independent: count window lengths, not windows.
+        let independent = (inliers.len() as f64 * options.hop_s / options.window_s).max(1.0);
+        statistical_ms = Some(Z_95 * 1.4826 * mad / independent.sqrt());
+    }
+    let statistical_ms = statistical_ms.unwrap_or(2.5 * UNCERTAINTY_FLOOR_MS);
+    let speaker_ms = Z_95 * SPEECH_LIP_LEAD_SPREAD_MS;
+    out.offset_ms = Some(offset_ms);
+    out.uncertainty_ms = Some(statistical_ms.hypot(speaker_ms).max(UNCERTAINTY_FLOOR_MS));
+    if let Some(curve) = &mut out.curve {
+        curve.peak_ms = Some(to_offset_ms(peak.lag));
+    }
+    out.reason = format!(
+        "lips match the speech (z {:.1}, threshold {:.1}; {} of {} windows measured)",
+        whole.z,
+        options.min_z,
+        points.len(),
+        out.windows.len()
+    );
+    out
+}
+
+fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Tracks worth trying as the speaker: seen often enough, with a moving mouth. The largest
+/// face per frame is added when there are several tracks (a speaker split by cuts).
+fn candidate_tracks(lips: &LipSeries) -> Vec<&LipTrack> {
+    let moving =
+        |t: &&LipTrack| t.presence() >= MIN_TRACK_PRESENCE && t.opening_std() >= MIN_MOUTH_MOVEMENT;
+    let mut candidates: Vec<&LipTrack> = lips.tracks.iter().filter(moving).collect();
+    if lips.tracks.len() > 1 && moving(&&lips.largest) {
+        candidates.push(&lips.largest);
+    }
+    candidates
+}
+
+/// The audio signals correlated: speech-band and formant-band loudness, preprocessed.
+fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f64>> {
+    let ones = vec![1.0; audio.len()];
+    [&audio.speech_db, &audio.formant_db]
+        .into_iter()
+        .map(|s| {
+            let values: Vec<f64> = s.iter().map(|&v| f64::from(v)).collect();
+            preprocess(&values, &ones)
+        })
+        .collect()
+}
+
+/// Lip signals on the audio's feature frames, with the mask of frames that have a face.
+struct LipSignals {
+    /// Inner lip gap, outer lip area; preprocessed.
+    signals: [Vec<f64>; 2],
+    mask: Vec<f64>,
+}
+
+impl LipSignals {
+    fn on_grid(track: &LipTrack, frame_times_s: &[f64], audio: &AudioFeatures) -> LipSignals {
+        let n = audio.len();
+        let mut raw = [vec![0.0; n], vec![0.0; n]];
+        let mut mask = vec![0.0; n];
+        let mut i = 0;
+        for j in 0..n {
+            let t = audio.time_of(j);
+            while i + 1 < frame_times_s.len() && frame_times_s[i + 1] <= t {
+                i += 1;
+            }
+            if i + 1 >= frame_times_s.len() || frame_times_s[i] > t {
+                continue;
+            }
+            let (t0, t1) = (frame_times_s[i], frame_times_s[i + 1]);
+            let (Some(a), Some(b)) = (track.samples[i], track.samples[i + 1]) else { continue };
+            if t1 - t0 > MAX_FRAME_GAP_S || t1 <= t0 {
+                continue;
+            }
+            let w = (t - t0) / (t1 - t0);
+            let lerp = |x: f32, y: f32| f64::from(x) + w * (f64::from(y) - f64::from(x));
+            raw[0][j] = lerp(a.opening, b.opening);
+            raw[1][j] = lerp(a.outer_area, b.outer_area);
+            mask[j] = 1.0;
+        }
+        let signals = raw.map(|s| preprocess(&s, &mask));
+        LipSignals { signals, mask }
+    }
+
+    /// The same signals rolled by `shift` frames and optionally reversed: a null track.
+    fn scrambled(&self, shift: usize, reverse: bool) -> LipSignals {
+        let transform = |v: &[f64]| -> Vec<f64> {
+            let mut v = v.to_vec();
+            if reverse {
+                v.reverse();
+            }
+            let n = v.len();
+            if n > 0 {
+                v.rotate_right(shift % n);
+            }
+            v
+        };
+        LipSignals {
+            signals: [transform(&self.signals[0]), transform(&self.signals[1])],
+            mask: transform(&self.mask),
+        }
+    }
+}
+
+/// Masked moving average of `values` over `len` frames (centred); unmasked frames only.
+fn moving_average(values: &[f64], mask: &[f64], len: usize) -> Vec<f64> {
+    let n = values.len();
+    let mut sum = vec![0.0; n + 1];
+    let mut weight = vec![0.0; n + 1];
+    for i in 0..n {
+        sum[i + 1] = sum[i] + values[i] * mask[i];
+        weight[i + 1] = weight[i] + mask[i];
+    }
+    let half = len / 2;
+    (0..n)
+        .map(|i| {
+            let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
+            let w = weight[hi] - weight[lo];
+            if w > 0.0 {
+                (sum[hi] - sum[lo]) / w
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Smoothed, then high-passed; masked frames are 0.
+fn preprocess(values: &[f64], mask: &[f64]) -> Vec<f64> {
+    let smooth = moving_average(values, mask, SMOOTH_FRAMES);
+    let trend = moving_average(&smooth, mask, DETREND_FRAMES);
+    smooth
+        .iter()
+        .zip(&trend)
+        .zip(mask)
+        .map(|((s, t), &m)| if m > 0.0 { s - t } else { 0.0 })
+        .collect()
+}
+
+/// Mean masked normalised cross-correlation of every audio signal with every lip signal over
+/// frames `range`. Lag `k`: audio at `t + k` against lips at `t`.
+fn mean_correlation(
+    correlator: &mut Correlator,
+    audio: &[Vec<f64>],
+    lip: &LipSignals,
+    range: std::ops::Range<usize>,
+    max_lag: usize,
+) -> Vec<f64> {
+    let ones = vec![1.0; range.len()];
+    let mask = &lip.mask[range.clone()];
+    let mut total = vec![0.0; 2 * max_lag + 1];
+    for a in audio {
+        for b in &lip.signals {
+            let curve = correlator.normalized_masked(
+                &a[range.clone()],
+                &ones,
+                &b[range.clone()],
+                mask,
+                max_lag,
+            );
+            total.iter_mut().zip(&curve.values).for_each(|(t, v)| *t += v);
+        }
+    }
+    let pairs = (audio.len() * lip.signals.len()) as f64;
+    total.iter().map(|t| t / pairs).collect()
+}
+
+struct WholeClip {
+    curve: Vec<f64>,
+    /// Fractional lag (frames) and height of the highest peak.
+    peak: Option<peak::Peak>,
+    /// The highest value is at the first or last lag.
+    at_edge: bool,
+    z: f64,
+    null_mean: f64,
+    null_sd: f64,
+}
+
+/// Highest finite value of a curve and its index.
+fn finite_argmax(values: &[f64]) -> Option<usize> {
+    (0..values.len())
+        .filter(|&i| values[i].is_finite())
+        .max_by(|&a, &b| values[a].total_cmp(&values[b]))
+}
+
+fn whole_clip(audio: &[Vec<f64>], lip: &LipSignals, max_lag: usize) -> WholeClip {
+    let n = lip.mask.len();
+    let mut correlator = Correlator::new();
+    let curve = mean_correlation(&mut correlator, audio, lip, 0..n, max_lag);
+    let index = finite_argmax(&curve);
+    let peak = index.map(|i| {
+        let refined = peak::refine_quadratic5(&curve, i);
+        peak::Peak { lag: refined.position - max_lag as f64, value: refined.value }
+    });
+    let at_edge = index.is_some_and(|i| i == 0 || i == curve.len() - 1);
+    let null_peaks: Vec<f64> = (0..NULL_TRACKS)
+        .into_par_iter()
+        .map_init(Correlator::new, |correlator, k| {
+            let short = n < MIN_ROLL_FRAMES;
+            let shift = if short { k * n / NULL_TRACKS } else { (k + 1) * n / (NULL_TRACKS + 1) };
+            let null = lip.scrambled(shift, short || k % 2 == 1);
+            let curve = mean_correlation(correlator, audio, &null, 0..n, max_lag);
+            finite_argmax(&curve).map_or(0.0, |i| curve[i])
+        })
+        .collect();
+    let null_mean = null_peaks.iter().sum::<f64>() / null_peaks.len() as f64;
+    let null_sd = (null_peaks.iter().map(|p| (p - null_mean).powi(2)).sum::<f64>()
+        / (null_peaks.len() - 1) as f64)
+        .sqrt()
+        .max(1e-6);
+    let z = peak.map_or(f64::NEG_INFINITY, |p| (p.value - null_mean) / null_sd);
+    WholeClip { curve, peak, at_edge, z, null_mean, null_sd }
+}
+
+struct WindowLag {
+    start_s: f64,
+    end_s: f64,
+    lag: Option<f64>,
+    confidence: f64,
+}
+
+/// Per-window lags near the whole-clip lag `prior_lag`.
+fn windows(
+    audio: &[Vec<f64>],
+    lip: &LipSignals,
+    features: &AudioFeatures,
+    prior_lag: f64,
+    max_lag: usize,
+    options: &ContentOptions,
+) -> Vec<WindowLag> {
+    let n = lip.mask.len();
+    let rate = features.rate_hz;
+    let len = ((options.window_s * rate).round() as usize).min(n).max(1);
+    let hop = ((options.hop_s * rate).round() as usize).max(1);
+    let starts: Vec<usize> = (0..=n - len).step_by(hop).collect();
+    let prior = WINDOW_PRIOR_MS / 1000.0 * rate;
+    starts
+        .into_par_iter()
+        .map_init(Correlator::new, |correlator, start| {
+            let range = start..start + len;
+            let mut window = WindowLag {
+                start_s: features.time_of(start),
+                end_s: features.time_of(start + len - 1),
+                lag: None,
+                confidence: 0.0,
+            };
+            let face_share = lip.mask[range.clone()].iter().sum::<f64>() / len as f64;
+            let speech_s =
+                features.voiced[range.clone()].iter().filter(|&&v| v).count() as f64 / rate;
+            if face_share < MIN_WINDOW_FACE_SHARE || speech_s < MIN_WINDOW_SPEECH_S {
+                return window;
+            }
+            let curve = mean_correlation(correlator, audio, lip, range, max_lag);
+            let near = |i: usize| ((i as f64 - max_lag as f64) - prior_lag).abs() <= prior;
+            let Some(best) = (0..curve.len())
+                .filter(|&i| near(i) && curve[i].is_finite())
+                .max_by(|&a, &b| curve[a].total_cmp(&curve[b]))
+            else {
+                return window;
+            };
+            let z = robust_z(&curve, curve[best]);
+            window.confidence = logistic(CONFIDENCE_SLOPE * (z - options.min_z));
+            if z >= options.min_z {
+                let refined = peak::refine_quadratic5(&curve, best);
+                window.lag = Some(refined.position - max_lag as f64);
+            }
+            window
+        })
+        .collect()
+}

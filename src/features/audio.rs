@@ -1,0 +1,301 @@
+//! Speech features of the audio at 100 frames per second: what the lips are matched against.
+//!
+//! Each frame is a 25 ms Hann window every 10 ms; frame `j` is centred on the presentation
+//! time `start_s + j · 10 ms`. Per frame:
+//! - `speech_db`: log energy of the speech band (300–3000 Hz), the loudness of the voice;
+//! - `formant_db`: log energy of 1.5–3 kHz, where the second and third formants sit; it rises
+//!   as the mouth opens and spreads, and falls at lip closures more sharply than the whole band;
+//! - `onset`: the rise of `speech_db` from the previous frame (0 when falling);
+//! - `voiced`: voice activity, energy well above the clip's own noise floor.
+//!
+//! Both log energies are floored [`DYNAMIC_RANGE_DB`] below their loud end, so that digital
+//! silence does not weigh more than quiet speech.
+//!
+//! [`AudioFeatureExtractor`] takes the audio in chunks as it is decoded, so memory holds the
+//! features, not the samples.
+
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+use std::sync::Arc;
+
+/// Feature frames per second.
+pub const FEATURE_RATE_HZ: f64 = 100.0;
+/// Analysis window length.
+pub const FRAME_S: f64 = 0.025;
+/// Speech band of `speech_db`.
+pub const SPEECH_BAND_HZ: (f64, f64) = (300.0, 3000.0);
+/// Band of `formant_db`.
+pub const FORMANT_BAND_HZ: (f64, f64) = (1500.0, 3000.0);
+/// Log energies are floored this far below their 99th percentile.
+pub const DYNAMIC_RANGE_DB: f32 = 40.0;
+/// A frame is voiced when `speech_db` is this far above the noise floor (10th percentile)...
+pub const VOICE_ABOVE_FLOOR_DB: f32 = 12.0;
+/// ...and no further than this below the loud end (99th percentile).
+pub const VOICE_BELOW_PEAK_DB: f32 = 35.0;
+/// Energy added before the logarithm (full scale is 1.0): about −120 dBFS.
+const ENERGY_EPSILON: f64 = 1e-12;
+/// A gap between decoded chunks longer than this many samples is filled with silence; an
+/// overlap longer than this is dropped.
+const CHUNK_JOIN_TOLERANCE_SAMPLES: f64 = 1.5;
+
+/// Speech features at [`FEATURE_RATE_HZ`]; every vector has one value per frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AudioFeatures {
+    /// Presentation time of frame 0's centre (the first sample's time).
+    pub start_s: f64,
+    pub rate_hz: f64,
+    pub speech_db: Vec<f32>,
+    pub formant_db: Vec<f32>,
+    pub onset: Vec<f32>,
+    pub voiced: Vec<bool>,
+}
+
+impl AudioFeatures {
+    /// Features of samples in memory at `sample_rate`, the first presented at `start_s`.
+    pub fn of_samples(sample_rate: u32, start_s: f64, samples: &[f32]) -> AudioFeatures {
+        let mut extractor = AudioFeatureExtractor::new(sample_rate);
+        extractor.push(start_s, samples);
+        extractor.finish()
+    }
+
+    pub fn len(&self) -> usize {
+        self.speech_db.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.speech_db.is_empty()
+    }
+
+    /// Presentation time of frame `j`'s centre.
+    pub fn time_of(&self, j: usize) -> f64 {
+        self.start_s + j as f64 / self.rate_hz
+    }
+
+    /// Seconds of voiced frames.
+    pub fn voiced_s(&self) -> f64 {
+        self.voiced.iter().filter(|&&v| v).count() as f64 / self.rate_hz
+    }
+
+    /// The same audio presented `shift_s` later (a timestamp shift, as `-itsoffset` makes).
+    pub fn delayed(&self, shift_s: f64) -> AudioFeatures {
+        AudioFeatures { start_s: self.start_s + shift_s, ..self.clone() }
+    }
+}
+
+/// Streams samples into [`AudioFeatures`].
+pub struct AudioFeatureExtractor {
+    sample_rate: u32,
+    frame_len: usize,
+    hop: usize,
+    fft: Arc<dyn RealToComplex<f64>>,
+    window: Vec<f64>,
+    input: Vec<f64>,
+    spectrum: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
+    speech_bins: (usize, usize),
+    formant_bins: (usize, usize),
+    /// Samples not yet consumed by a full frame; starts with half a frame of silence so that
+    /// frame 0 is centred on the first sample.
+    pending: Vec<f32>,
+    start_s: Option<f64>,
+    samples_pushed: u64,
+    speech_energy: Vec<f64>,
+    formant_energy: Vec<f64>,
+}
+
+impl AudioFeatureExtractor {
+    pub fn new(sample_rate: u32) -> Self {
+        let rate = f64::from(sample_rate.max(1));
+        let frame_len = ((FRAME_S * rate).round() as usize).max(4);
+        let hop = ((rate / FEATURE_RATE_HZ).round() as usize).max(1);
+        let n = frame_len.next_power_of_two();
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n);
+        let window = (0..frame_len)
+            .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / frame_len as f64).cos())
+            .collect();
+        let bin = |hz: f64| ((hz * n as f64 / rate).round() as usize).min(n / 2);
+        let band = |(lo, hi): (f64, f64)| (bin(lo), bin(hi).max(bin(lo) + 1).min(n / 2 + 1));
+        AudioFeatureExtractor {
+            sample_rate,
+            frame_len,
+            hop,
+            input: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            scratch: fft.make_scratch_vec(),
+            fft,
+            window,
+            speech_bins: band(SPEECH_BAND_HZ),
+            formant_bins: band(FORMANT_BAND_HZ),
+            pending: vec![0.0; frame_len / 2],
+            start_s: None,
+            samples_pushed: 0,
+            speech_energy: Vec::new(),
+            formant_energy: Vec::new(),
+        }
+    }
+
+    /// Adds decoded samples whose first is presented at `start_s`. A gap since the previous
+    /// chunk is filled with silence and an overlap dropped, so frames stay on the timeline.
+    pub fn push(&mut self, start_s: f64, samples: &[f32]) {
+        let rate = f64::from(self.sample_rate);
+        let samples = match self.start_s {
+            None => {
+                self.start_s = Some(start_s);
+                samples
+            }
+            Some(first) => {
+                let expected_s = first + self.samples_pushed as f64 / rate;
+                let gap = (start_s - expected_s) * rate;
+                if gap > CHUNK_JOIN_TOLERANCE_SAMPLES {
+                    let silence = gap.round() as usize;
+                    self.append(&vec![0.0; silence]);
+                    samples
+                } else if gap < -CHUNK_JOIN_TOLERANCE_SAMPLES {
+                    &samples[((-gap).round() as usize).min(samples.len())..]
+                } else {
+                    samples
+                }
+            }
+        };
+        self.append(samples);
+    }
+
+    fn append(&mut self, samples: &[f32]) {
+        self.samples_pushed += samples.len() as u64;
+        self.pending.extend_from_slice(samples);
+        let mut consumed = 0;
+        while self.pending.len() - consumed >= self.frame_len {
+            self.analyse_frame(consumed);
+            consumed += self.hop;
+        }
+        self.pending.drain(..consumed);
+    }
+
+    fn analyse_frame(&mut self, offset: usize) {
+        let frame = &self.pending[offset..offset + self.frame_len];
+        self.input.iter_mut().for_each(|v| *v = 0.0);
+        for ((dst, &s), w) in self.input.iter_mut().zip(frame).zip(&self.window) {
+            *dst = f64::from(s) * w;
+        }
+        self.fft
+            .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
+            .expect("buffer lengths come from the plan");
+        let energy = |(lo, hi): (usize, usize), spectrum: &[Complex<f64>]| -> f64 {
+            spectrum[lo..hi].iter().map(|c| c.norm_sqr()).sum()
+        };
+        let scale = 1.0 / (self.frame_len as f64 * self.frame_len as f64);
+        self.speech_energy.push(energy(self.speech_bins, &self.spectrum) * scale);
+        self.formant_energy.push(energy(self.formant_bins, &self.spectrum) * scale);
+    }
+
+    /// The features of everything pushed (empty when nothing was).
+    pub fn finish(mut self) -> AudioFeatures {
+        let Some(start_s) = self.start_s else { return AudioFeatures::default() };
+        // Frames up to the last sample: pad with half a frame of silence.
+        let half = self.frame_len / 2;
+        let frames_wanted = (self.samples_pushed as usize).div_ceil(self.hop);
+        self.pending.extend(std::iter::repeat_n(0.0, half + self.hop));
+        let mut offset = 0;
+        while self.speech_energy.len() < frames_wanted
+            && self.pending.len() - offset >= self.frame_len
+        {
+            self.analyse_frame(offset);
+            offset += self.hop;
+        }
+        let speech_db = floored_db(&self.speech_energy);
+        let formant_db = floored_db(&self.formant_energy);
+        let onset = std::iter::once(0.0)
+            .chain(speech_db.windows(2).map(|w| (w[1] - w[0]).max(0.0)))
+            .collect();
+        let voiced = voice_activity(&self.speech_energy);
+        AudioFeatures {
+            start_s,
+            rate_hz: f64::from(self.sample_rate) / self.hop as f64,
+            speech_db,
+            formant_db,
+            onset,
+            voiced,
+        }
+    }
+}
+
+fn to_db(energy: f64) -> f32 {
+    (10.0 * (energy + ENERGY_EPSILON).log10()) as f32
+}
+
+/// The `q` quantile (0–1) of `values`.
+fn quantile(values: &[f32], q: f64) -> f32 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn floored_db(energy: &[f64]) -> Vec<f32> {
+    let db: Vec<f32> = energy.iter().map(|&e| to_db(e)).collect();
+    let floor = quantile(&db, 0.99) - DYNAMIC_RANGE_DB;
+    db.into_iter().map(|v| v.max(floor)).collect()
+}
+
+fn voice_activity(speech_energy: &[f64]) -> Vec<bool> {
+    let db: Vec<f32> = speech_energy.iter().map(|&e| to_db(e)).collect();
+    let threshold =
+        (quantile(&db, 0.10) + VOICE_ABOVE_FLOOR_DB).max(quantile(&db, 0.99) - VOICE_BELOW_PEAK_DB);
+    db.iter().map(|&v| v > threshold).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1 kHz tone burst from 1.0 s to 1.5 s in 3 s of near-silence at 16 kHz.
+    fn burst() -> Vec<f32> {
+        (0..48_000)
+            .map(|i| {
+                let t = i as f64 / 16_000.0;
+                let tone = if (1.0..1.5).contains(&t) { 0.5 } else { 0.0 };
+                (tone * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as f32
+                    + 1e-4 * ((i * 7919) % 13) as f32 / 13.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frames_sit_on_the_presentation_timeline() {
+        let f = AudioFeatures::of_samples(16_000, 2.0, &burst());
+        assert_eq!(f.len(), 300);
+        assert_eq!(f.rate_hz, 100.0);
+        let voiced: Vec<f64> =
+            (0..f.len()).filter(|&j| f.voiced[j]).map(|j| f.time_of(j)).collect();
+        // The burst is presented from 3.0 s to 3.5 s; a 25 ms frame sees it 12.5 ms early/late.
+        assert!((voiced[0] - 2.99).abs() < 0.011, "{}", voiced[0]);
+        assert!((voiced.last().unwrap() - 3.51).abs() < 0.011, "{}", voiced.last().unwrap());
+        let onset_peak = (0..f.len()).max_by(|&a, &b| f.onset[a].total_cmp(&f.onset[b])).unwrap();
+        assert!((f.time_of(onset_peak) - 3.0).abs() < 0.015);
+    }
+
+    #[test]
+    fn chunks_with_gaps_and_overlaps_stay_on_the_timeline() {
+        let samples = burst();
+        let whole = AudioFeatures::of_samples(16_000, 0.0, &samples);
+        let mut extractor = AudioFeatureExtractor::new(16_000);
+        extractor.push(0.0, &samples[..10_000]);
+        // overlap: the next chunk repeats 100 samples
+        extractor.push(9_900.0 / 16_000.0, &samples[9_900..30_000]);
+        // gap: 1600 samples (0.1 s) missing, filled with silence
+        extractor.push(31_600.0 / 16_000.0, &samples[31_600..]);
+        let chunked = extractor.finish();
+        assert_eq!(chunked.len(), whole.len());
+        for j in 0..150 {
+            assert!((chunked.speech_db[j] - whole.speech_db[j]).abs() < 1e-3, "frame {j}");
+        }
+    }
+
+    #[test]
+    fn silence_has_no_voice() {
+        let f = AudioFeatures::of_samples(16_000, 0.0, &vec![0.0; 32_000]);
+        assert_eq!(f.voiced_s(), 0.0);
+    }
+}

@@ -1,0 +1,180 @@
+//! Lip features over a clip, one series per face, as the content estimator reads them.
+
+use super::tracker::{FrameFaces, TrackId};
+
+/// The lip measurements of one face in one frame that the estimator correlates with speech.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LipSample {
+    /// Inner lip gap in eye distances.
+    pub opening: f32,
+    /// Outer lip contour area in squared eye distances.
+    pub outer_area: f32,
+    /// Face size: eye distance in frame pixels.
+    pub eye_distance_px: f32,
+}
+
+/// One face through the clip: a sample for every frame (`None` where it was not seen).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LipTrack {
+    /// The tracker's id, or `None` for the composite "largest face in each frame".
+    pub id: Option<TrackId>,
+    pub samples: Vec<Option<LipSample>>,
+}
+
+impl LipTrack {
+    /// Share of frames in which this face was seen.
+    pub fn presence(&self) -> f64 {
+        let seen = self.samples.iter().filter(|s| s.is_some()).count();
+        seen as f64 / self.samples.len().max(1) as f64
+    }
+
+    /// Standard deviation of the mouth opening over the frames with the face: near 0 for a
+    /// still mouth.
+    pub fn opening_std(&self) -> f64 {
+        let values: Vec<f64> =
+            self.samples.iter().flatten().map(|s| f64::from(s.opening)).collect();
+        if values.len() < 2 {
+            return 0.0;
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
+    }
+}
+
+/// Frame times and lip tracks of a clip, built frame by frame from the tracker's output. Holds
+/// a few numbers per frame and face, never pictures.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LipSeries {
+    /// Presentation time of each frame.
+    pub frame_times_s: Vec<f64>,
+    /// One track per face id seen, in order of first appearance.
+    pub tracks: Vec<LipTrack>,
+    /// The largest face of each frame, whatever its id: follows one speaker across cuts,
+    /// where the tracker starts new ids.
+    pub largest: LipTrack,
+    /// The largest face's mouth where it was widest open: the report's thumbnail marks it.
+    pub widest_mouth: Option<MouthView>,
+}
+
+/// Where and when a mouth was seen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MouthView {
+    pub time_s: f64,
+    /// Outer lip box in frame pixels.
+    pub mouth_box: super::PixelBox,
+    /// Inner lip gap in eye distances.
+    pub opening: f32,
+}
+
+impl LipSeries {
+    /// Adds the next frame (frames must come in presentation order).
+    pub fn push(&mut self, frame: &FrameFaces) {
+        let index = self.frame_times_s.len();
+        self.frame_times_s.push(frame.time_s);
+        let sample = |face: &super::FaceObservation| LipSample {
+            opening: face.lips.inner_gap,
+            outer_area: face.lips.outer_area,
+            eye_distance_px: face.lips.eye_distance_px,
+        };
+        for face in &frame.faces {
+            let track = match self.tracks.iter().position(|t| t.id == Some(face.track)) {
+                Some(i) => &mut self.tracks[i],
+                None => {
+                    self.tracks.push(LipTrack { id: Some(face.track), samples: Vec::new() });
+                    self.tracks.last_mut().expect("just pushed")
+                }
+            };
+            track.samples.resize(index, None);
+            track.samples.push(Some(sample(face)));
+        }
+        let largest = frame
+            .faces
+            .iter()
+            .max_by(|a, b| a.lips.eye_distance_px.total_cmp(&b.lips.eye_distance_px));
+        self.largest.samples.push(largest.map(sample));
+        if let Some(face) = largest {
+            if self.widest_mouth.is_none_or(|m| face.lips.inner_gap > m.opening) {
+                self.widest_mouth = Some(MouthView {
+                    time_s: frame.time_s,
+                    mouth_box: face.mouth_box,
+                    opening: face.lips.inner_gap,
+                });
+            }
+        }
+    }
+
+    /// Pads every track to the full length; call once all frames are in.
+    pub fn finish(mut self) -> LipSeries {
+        let n = self.frame_times_s.len();
+        for track in &mut self.tracks {
+            track.samples.resize(n, None);
+        }
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.frame_times_s.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frame_times_s.is_empty()
+    }
+
+    /// Share of frames with at least one face.
+    pub fn face_presence(&self) -> f64 {
+        self.largest.presence()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::face::{FaceObservation, LipFeatures, PixelBox};
+
+    fn face(track: TrackId, gap: f32, eye: f32) -> FaceObservation {
+        let b = PixelBox { x_min: 0.0, y_min: 0.0, x_max: 10.0, y_max: 10.0 };
+        FaceObservation {
+            track,
+            score: 1.0,
+            lips: LipFeatures {
+                opening: gap,
+                inner_gap: gap,
+                outer_gap: gap,
+                inner_area: 0.0,
+                width: 0.5,
+                outer_area: gap,
+                jaw: 1.0,
+                eye_distance_px: eye,
+            },
+            mouth_box: b,
+            face_box: b,
+            landmarks: None,
+        }
+    }
+
+    #[test]
+    fn tracks_line_up_with_frames() {
+        let mut series = LipSeries::default();
+        let frames = [
+            vec![face(0, 0.1, 50.0)],
+            vec![],
+            vec![face(0, 0.2, 50.0), face(1, 0.3, 80.0)],
+            vec![face(1, 0.4, 80.0)],
+        ];
+        for (i, faces) in frames.into_iter().enumerate() {
+            series.push(&FrameFaces { time_s: i as f64 * 0.04, faces, detected: false });
+        }
+        let series = series.finish();
+        assert_eq!(series.len(), 4);
+        assert_eq!(series.tracks.len(), 2);
+        assert_eq!(series.tracks[0].presence(), 0.5);
+        assert!(series.tracks[1].samples[1].is_none());
+        assert_eq!(series.tracks[1].samples[3].unwrap().opening, 0.4);
+        // the largest face: track 0, none, then track 1 twice
+        let largest: Vec<Option<f32>> =
+            series.largest.samples.iter().map(|s| s.map(|s| s.opening)).collect();
+        assert_eq!(largest, vec![Some(0.1), None, Some(0.3), Some(0.4)]);
+        assert_eq!(series.face_presence(), 0.75);
+        assert_eq!(series.widest_mouth.unwrap().time_s, 0.12);
+    }
+}
