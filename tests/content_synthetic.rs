@@ -74,11 +74,7 @@ fn lips_following(samples: &[f32], fps: f64, offset_ms: f64, drift_ppm: f64) -> 
         .map(|&t| {
             let sound_t = t * (1.0 + drift_ppm * 1e-6) + (LEAD_MS - offset_ms) / 1000.0;
             let opening = 0.3 * loudness(samples, sound_t) / scale + NOISE * noise(&mut state);
-            Some(LipSample {
-                opening: opening as f32,
-                outer_area: (0.2 + 0.5 * opening) as f32,
-                eye_distance_px: 100.0,
-            })
+            Some(LipSample { opening: opening as f32, eye_distance_px: 100.0 })
         })
         .collect();
     series(times, track)
@@ -181,7 +177,7 @@ fn silence_a_still_mouth_and_no_face_say_why() {
     let still: Vec<Option<LipSample>> = lips
         .frame_times_s
         .iter()
-        .map(|_| Some(LipSample { opening: 0.1, outer_area: 0.3, eye_distance_px: 100.0 }))
+        .map(|_| Some(LipSample { opening: 0.1, eye_distance_px: 100.0 }))
         .collect();
     let found = estimate(&audio, &series(lips.frame_times_s.clone(), still), &options());
     assert!(

@@ -1,15 +1,15 @@
 //! Content mode: the offset between speech and lip movement, with no reference.
 //!
-//! The audio's speech features (loudness of the speech band and of the formant band, see
-//! [`crate::features::audio`]) are correlated with the measured lips (inner lip gap and outer
-//! lip area, normalised by face size) over lags within the search range. Method:
+//! The audio's speech features (loudness of the speech band and of the formant band, and the
+//! first formant's frequency, see [`crate::features::audio`]) are correlated with the measured
+//! inner lip gap (normalised by face size) over lags within the search range. Method:
 //!
 //! 1. The lips are interpolated onto the audio's 100 Hz feature frames at their presentation
 //!    times; frames without a face are masked out, not zero-filled.
 //! 2. Every signal is smoothed over [`SMOOTH_FRAMES`] and high-passed by subtracting its mean
 //!    over [`DETREND_FRAMES`]: what is left is the syllable-rate movement both share.
-//! 3. The whole-clip curve is the mean of the four masked normalised cross-correlations (2
-//!    audio × 2 lip signals). Its highest interior peak, refined by a least-squares parabola
+//! 3. The whole-clip curve is the mean of the three masked normalised cross-correlations (one
+//!    per audio feature against the lip gap). Its highest interior peak, refined by a least-squares parabola
 //!    over five lags, is the raw lag.
 //! 4. Confidence: the peak against the correlation's own null distribution, the peaks of the
 //!    same audio against [`NULL_TRACKS`] lip tracks rolled in time (and reversed), which keep
@@ -35,10 +35,11 @@ use serde::{Deserialize, Serialize};
 
 /// How far lips move ahead of the sound in natural speech, measured on the in-sync corpus talk
 /// clips (median of the raw estimates; see the README's content-mode section for the spread).
-pub const SPEECH_LIP_LEAD_MS: f64 = 52.0;
+pub const SPEECH_LIP_LEAD_MS: f64 = 60.0;
 /// Between-speaker spread of that lead (standard deviation, ms): no clip can be measured more
 /// exactly than this without knowing its speaker, so it is part of every uncertainty.
-pub const SPEECH_LIP_LEAD_SPREAD_MS: f64 = 35.0;
+/// (The interquartile range of the raw in-sync estimates, −85 to −23 ms, over 1.35.)
+pub const SPEECH_LIP_LEAD_SPREAD_MS: f64 = 46.0;
 /// Default search range, ± ms.
 pub const DEFAULT_SEARCH_MS: f64 = 500.0;
 /// Default window length and hop.
@@ -50,7 +51,7 @@ pub const DEFAULT_MIN_Z: f64 = 2.2;
 /// Moving-average length (feature frames) that smooths every signal.
 pub const SMOOTH_FRAMES: usize = 5;
 /// Moving-average length (feature frames) subtracted from every signal (a high-pass).
-pub const DETREND_FRAMES: usize = 61;
+pub const DETREND_FRAMES: usize = 41;
 /// Lip tracks in the null distribution.
 pub const NULL_TRACKS: usize = 24;
 /// Windows search this far (ms) around the whole-clip lag.
@@ -121,7 +122,7 @@ pub struct ContentDetails {
     /// The lag of the correlation peak before the lip-lead correction (ms, report sign).
     pub raw_offset_ms: Option<f64>,
     pub lip_lead_ms: f64,
-    /// Height of the whole-clip correlation peak (mean of the four correlations).
+    /// Height of the whole-clip correlation peak (mean of the three correlations).
     pub peak_correlation: Option<f64>,
     /// Peak height in null standard deviations above the null peaks' mean.
     pub z: Option<f64>,
@@ -322,10 +323,11 @@ fn candidate_tracks(lips: &LipSeries) -> Vec<&LipTrack> {
     candidates
 }
 
-/// The audio signals correlated: speech-band and formant-band loudness, preprocessed.
+/// The audio signals correlated: speech-band and formant-band loudness and the first
+/// formant's frequency, preprocessed.
 fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f64>> {
     let ones = vec![1.0; audio.len()];
-    [&audio.speech_db, &audio.formant_db]
+    [&audio.speech_db, &audio.formant_db, &audio.f1_centroid_hz]
         .into_iter()
         .map(|s| {
             let values: Vec<f64> = s.iter().map(|&v| f64::from(v)).collect();
@@ -336,15 +338,15 @@ fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f64>> {
 
 /// Lip signals on the audio's feature frames, with the mask of frames that have a face.
 struct LipSignals {
-    /// Inner lip gap, outer lip area; preprocessed.
-    signals: [Vec<f64>; 2],
+    /// Inner lip gap, preprocessed (an array so that more lip features can join).
+    signals: [Vec<f64>; 1],
     mask: Vec<f64>,
 }
 
 impl LipSignals {
     fn on_grid(track: &LipTrack, frame_times_s: &[f64], audio: &AudioFeatures) -> LipSignals {
         let n = audio.len();
-        let mut raw = [vec![0.0; n], vec![0.0; n]];
+        let mut raw = [vec![0.0; n]];
         let mut mask = vec![0.0; n];
         let mut i = 0;
         for j in 0..n {
@@ -363,7 +365,6 @@ impl LipSignals {
             let w = (t - t0) / (t1 - t0);
             let lerp = |x: f32, y: f32| f64::from(x) + w * (f64::from(y) - f64::from(x));
             raw[0][j] = lerp(a.opening, b.opening);
-            raw[1][j] = lerp(a.outer_area, b.outer_area);
             mask[j] = 1.0;
         }
         let signals = raw.map(|s| preprocess(&s, &mask));
@@ -384,7 +385,7 @@ impl LipSignals {
             v
         };
         LipSignals {
-            signals: [transform(&self.signals[0]), transform(&self.signals[1])],
+            signals: self.signals.each_ref().map(|s| transform(s)),
             mask: transform(&self.mask),
         }
     }

@@ -26,6 +26,8 @@ pub const FRAME_S: f64 = 0.025;
 pub const SPEECH_BAND_HZ: (f64, f64) = (300.0, 3000.0);
 /// Band of `formant_db`.
 pub const FORMANT_BAND_HZ: (f64, f64) = (1500.0, 3000.0);
+/// Band of `f1_centroid_hz`: where the first formant moves as the jaw opens.
+pub const F1_BAND_HZ: (f64, f64) = (200.0, 1000.0);
 /// Log energies are floored this far below their 99th percentile.
 pub const DYNAMIC_RANGE_DB: f32 = 40.0;
 /// A frame is voiced when `speech_db` is this far above the noise floor (10th percentile)...
@@ -47,6 +49,9 @@ pub struct AudioFeatures {
     pub speech_db: Vec<f32>,
     pub formant_db: Vec<f32>,
     pub onset: Vec<f32>,
+    /// Spectral centroid of [`F1_BAND_HZ`] in Hz: the first formant rises as the mouth opens.
+    /// Unvoiced frames take the clip's median, so that silence adds nothing.
+    pub f1_centroid_hz: Vec<f32>,
     pub voiced: Vec<bool>,
 }
 
@@ -94,6 +99,8 @@ pub struct AudioFeatureExtractor {
     scratch: Vec<Complex<f64>>,
     speech_bins: (usize, usize),
     formant_bins: (usize, usize),
+    f1_bins: (usize, usize),
+    bin_hz: f64,
     /// Samples not yet consumed by a full frame; starts with half a frame of silence so that
     /// frame 0 is centred on the first sample.
     pending: Vec<f32>,
@@ -101,6 +108,7 @@ pub struct AudioFeatureExtractor {
     samples_pushed: u64,
     speech_energy: Vec<f64>,
     formant_energy: Vec<f64>,
+    f1_centroid: Vec<f64>,
 }
 
 impl AudioFeatureExtractor {
@@ -126,11 +134,14 @@ impl AudioFeatureExtractor {
             window,
             speech_bins: band(SPEECH_BAND_HZ),
             formant_bins: band(FORMANT_BAND_HZ),
+            f1_bins: band(F1_BAND_HZ),
+            bin_hz: rate / n as f64,
             pending: vec![0.0; frame_len / 2],
             start_s: None,
             samples_pushed: 0,
             speech_energy: Vec::new(),
             formant_energy: Vec::new(),
+            f1_centroid: Vec::new(),
         }
     }
 
@@ -186,6 +197,12 @@ impl AudioFeatureExtractor {
         let scale = 1.0 / (self.frame_len as f64 * self.frame_len as f64);
         self.speech_energy.push(energy(self.speech_bins, &self.spectrum) * scale);
         self.formant_energy.push(energy(self.formant_bins, &self.spectrum) * scale);
+        let (lo, hi) = self.f1_bins;
+        let (weighted, total) =
+            self.spectrum[lo..hi].iter().enumerate().fold((0.0, 0.0), |(w, t), (k, c)| {
+                (w + (lo + k) as f64 * c.norm_sqr(), t + c.norm_sqr())
+            });
+        self.f1_centroid.push(if total > 0.0 { weighted / total * self.bin_hz } else { 0.0 });
     }
 
     /// The features of everything pushed (empty when nothing was).
@@ -208,12 +225,27 @@ impl AudioFeatureExtractor {
             .chain(speech_db.windows(2).map(|w| (w[1] - w[0]).max(0.0)))
             .collect();
         let voiced = voice_activity(&self.speech_energy);
+        let voiced_f1: Vec<f32> = self
+            .f1_centroid
+            .iter()
+            .zip(&voiced)
+            .filter(|(_, &v)| v)
+            .map(|(&c, _)| c as f32)
+            .collect();
+        let quiet_f1 = quantile(&voiced_f1, 0.5);
+        let f1_centroid_hz = self
+            .f1_centroid
+            .iter()
+            .zip(&voiced)
+            .map(|(&c, &v)| if v { c as f32 } else { quiet_f1 })
+            .collect();
         AudioFeatures {
             start_s,
             rate_hz: f64::from(self.sample_rate) / self.hop as f64,
             speech_db,
             formant_db,
             onset,
+            f1_centroid_hz,
             voiced,
         }
     }

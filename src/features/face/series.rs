@@ -7,8 +7,6 @@ use super::tracker::{FrameFaces, TrackId};
 pub struct LipSample {
     /// Inner lip gap in eye distances.
     pub opening: f32,
-    /// Outer lip contour area in squared eye distances.
-    pub outer_area: f32,
     /// Face size: eye distance in frame pixels.
     pub eye_distance_px: f32,
 }
@@ -73,7 +71,6 @@ impl LipSeries {
         self.frame_times_s.push(frame.time_s);
         let sample = |face: &super::FaceObservation| LipSample {
             opening: face.lips.inner_gap,
-            outer_area: face.lips.outer_area,
             eye_distance_px: face.lips.eye_distance_px,
         };
         for face in &frame.faces {
