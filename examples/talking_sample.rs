@@ -229,7 +229,7 @@ fn default_speech(repo: &Path) -> Result<PathBuf, BoxError> {
             .status()?;
         if !status.success() || !path.is_file() {
             return Err(
-                "testdata/generate.sh did not make speech.wav (is espeak-ng installed?)".into()
+                "testdata/generate.sh did not make speech.wav: is espeak-ng installed? (delete testdata/generated/.stamp to make it run again)".into()
             );
         }
     }
