@@ -11,8 +11,11 @@
 #   file  kind  flash_s  beep_s  click_s  note
 #
 # Times are presentation times in the file (stream start offsets included); "-" where absent.
-# The output is deterministic (bitexact flags, one encoder thread) and is regenerated only when
-# this script or the FFmpeg version changes. Tests run it on demand; it takes a few seconds.
+# speech.wav (kind "speech", no times) is about 25 s of English speech by espeak-ng for the
+# talking-face sample (examples/talking_sample.rs); without espeak-ng it is skipped with a
+# warning. The output is deterministic (bitexact flags, one encoder thread) and is regenerated
+# only when this script or the FFmpeg or espeak-ng version changes. Tests run it on demand; it
+# takes a few seconds.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +31,8 @@ command -v ffmpeg >/dev/null || { echo "generate.sh: ffmpeg is not installed" >&
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
-STAMP="$(cat "$0" | sha256sum | cut -c1-16) $(ffmpeg -version | head -1)"
+ESPEAK_VERSION="$(espeak-ng --version 2>/dev/null | head -1 || true)"
+STAMP="$(cat "$0" | sha256sum | cut -c1-16) $(ffmpeg -version | head -1) ${ESPEAK_VERSION:-no espeak-ng}"
 if [ -f "$OUT/.stamp" ] && [ "$(cat "$OUT/.stamp")" = "$STAMP" ]; then
   exit 0
 fi
@@ -123,5 +127,22 @@ click click_16k.m4a 16000 mono "-c:a aac -b:a 48k" "AAC in M4A at 16 kHz"
 click click.aac 48000 stereo "-c:a aac -b:a 128k" "raw AAC (ADTS): its 1024 priming samples are presented" 1024
 click click51.wav 48000 5.1 "-c:a pcm_s16le" "WAV 5.1 with the click on FC only"
 click click.opus 48000 stereo "-c:a libopus -b:a 96k" "Opus (FFmpeg fallback)"
+
+# Speech: Aesop's "The North Wind and the Sun" (the public-domain English text of the IPA's
+# 1912 Principles), first three sentences, at 165 words a minute, then 16 kHz mono 16-bit with
+# 1 s of silence before the speech and 0.5 s after it.
+SPEECH_TEXT="The North Wind and the Sun were disputing which was the stronger, when a traveler \
+came along wrapped in a warm cloak. They agreed that the one who first succeeded in making the \
+traveler take his cloak off should be considered stronger than the other. Then the North Wind \
+blew as hard as he could, but the more he blew the more closely did the traveler fold his cloak \
+around him; and at last the North Wind gave up the attempt."
+if [ -n "$ESPEAK_VERSION" ]; then
+  espeak-ng -v en-us -s 165 --stdout "$SPEECH_TEXT" \
+    | "${FF[@]}" -f wav -i - -af "aresample=16000,adelay=1000:all=1,apad=pad_dur=0.5" \
+      -ac 1 -ar 16000 -c:a pcm_s16le "${BITEXACT[@]}" speech.wav
+  printf '%s\tspeech\t-\t-\t-\t%s\n' speech.wav "espeak-ng English speech (25 s), 16 kHz mono 16-bit, 1 s of silence first" >> "$MANIFEST"
+else
+  echo "generate.sh: warning: espeak-ng is not installed; speech.wav is not made" >&2
+fi
 
 echo "$STAMP" > .stamp
