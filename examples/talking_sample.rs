@@ -11,9 +11,9 @@
 //! loudness in the 300-3000 Hz band (smoothed over about 30 ms, normalised; silence closes the
 //! mouth) and fills the gap with a dark mouth interior.
 //!
-//! Timing: the mouth leads its own sound by `--lip-lead-ms` (52 ms by default, as lips move
-//! before the sound in real speech); frame n, shown at t_n, is drawn from the speech at
-//! t_n + lead. `--offset-ms N` then moves the sound by N ms against the picture with the
+//! Timing: the mouth leads its own sound by `--lip-lead-ms` (by default the lead content mode
+//! takes off, `SPEECH_LIP_LEAD_MS`, as lips move before the sound in real speech); frame n,
+//! shown at t_n, is drawn from the speech at t_n + lead. `--offset-ms N` then moves the sound by N ms against the picture with the
 //! project's sign convention: N > 0 means the audio is early (the speech sample of time s is
 //! heard at s - N), N < 0 late. Samples moved out are dropped and the gap is filled with
 //! silence, so the sound is exactly as long as the picture: 320x320 H.264 at 25 fps and 16 kHz
@@ -69,7 +69,7 @@ struct Args {
     #[arg(long)]
     speech: Option<PathBuf>,
     /// How long the mouth movement comes before its sound, in ms.
-    #[arg(long, default_value_t = 52.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = avsync::estimate::content::SPEECH_LIP_LEAD_MS, allow_negative_numbers = true)]
     lip_lead_ms: f64,
     /// The still face; default testdata/face/astronaut.png.
     #[arg(long)]

@@ -150,9 +150,15 @@ fn run(cli: Cli) -> Result<u8, Error> {
             };
             let options = args.options(outputs.wants_plots());
             let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress);
+            for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
+                eprintln!("avsync: {}: {}", failed.input.path, failed.reason);
+            }
             let outcome = emit(&reports, &outputs)?;
             if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
                 for report in &reports {
+                    if reports.len() > 1 {
+                        print_stdout(&format!("{}:\n", report.input.path))?;
+                    }
                     print_stdout(&commands::check::render_details(report))?;
                 }
             }

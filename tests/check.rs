@@ -1,0 +1,188 @@
+//! `avsync check` end to end on generated talking-face clips (examples/talking_sample.rs: a
+//! still face whose mouth follows espeak-ng speech, with a known audio offset), and its errors.
+
+mod common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The sample's mouth is driven by loudness, not by a real speaker: content mode reads it a
+/// few ms off, the same at every offset. Error allowed against the known offset (ms).
+const SAMPLE_TOLERANCE_MS: f64 = 15.0;
+
+fn avsync(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_avsync")).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A directory for the clips of this test run.
+fn work_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// A talking sample with the audio `offset_ms` early (`< 0`: late), made by the example that
+/// `cargo test` builds beside the binary.
+fn talking_sample(offset_ms: i32) -> PathBuf {
+    common::fixtures(); // speech.wav
+    let out = work_dir().join(format!("talking{offset_ms:+}.mp4"));
+    if !out.exists() {
+        let bin = Path::new(env!("CARGO_BIN_EXE_avsync"))
+            .with_file_name("examples")
+            .join("talking_sample");
+        assert!(bin.exists(), "{} is missing: cargo test builds the examples", bin.display());
+        let status = Command::new(&bin)
+            .arg(&out)
+            .arg(format!("--offset-ms={offset_ms}"))
+            .current_dir(common::repo())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "talking_sample failed");
+    }
+    out
+}
+
+fn speech_wav() -> PathBuf {
+    common::fixtures();
+    common::repo().join("testdata/generated/speech.wav")
+}
+
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+fn json_reports(args: &[&str]) -> (i32, Vec<Value>, String) {
+    let (code, stdout, stderr) = avsync(&[&["check", "--json", "-"], args].concat());
+    let reports: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("no JSON ({e}): {stderr}"));
+    (code, reports.as_array().unwrap().clone(), stderr)
+}
+
+#[test]
+fn known_offsets_of_the_talking_sample_are_measured_and_graded() {
+    // (offset, exit code under broadcast +30/-90, exit code under cinema ±22)
+    for (offset_ms, broadcast_exit, cinema_exit) in [(0, 0, 0), (120, 1, 1), (-60, 0, 1)] {
+        let clip = talking_sample(offset_ms);
+        let path = clip.to_str().unwrap();
+        let (code, reports, _) = json_reports(&[path]);
+        let report = &reports[0];
+        let measured = report["offset_ms"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{offset_ms}: inconclusive: {}", report["reason"]));
+        assert!(
+            (measured - f64::from(offset_ms)).abs() <= SAMPLE_TOLERANCE_MS,
+            "{offset_ms} ms: measured {measured:.1} ms"
+        );
+        assert_eq!(code, broadcast_exit, "{offset_ms} ms under broadcast: {}", report["reason"]);
+        assert_eq!(report["method"], "content");
+        assert!(report["confidence"].as_f64().unwrap() > 0.5);
+        assert!(report["content"]["z"].as_f64().unwrap() > 2.2);
+        let (code, _, _) = avsync(&["check", "--quiet", "--profile", "cinema", path]);
+        assert_eq!(code, cinema_exit, "{offset_ms} ms under cinema");
+    }
+}
+
+#[test]
+fn the_text_summary_says_the_offset_in_words() {
+    let clip = talking_sample(120);
+    let (code, stdout, _) = avsync(&["check", clip.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("early"), "{stdout}");
+    assert!(stdout.contains("broadcast"), "{stdout}");
+}
+
+#[test]
+fn a_silent_video_is_measured_against_its_audio_file() {
+    let clip = talking_sample(0);
+    let silent = work_dir().join("silent.mp4");
+    ffmpeg(&["-i", clip.to_str().unwrap(), "-an", "-c", "copy", silent.to_str().unwrap()]);
+    let silent = silent.to_str().unwrap();
+    // Without --audio: an input error, exit 4, one line naming the file.
+    let (code, _, stderr) = avsync(&["check", silent]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains(silent) && stderr.contains("--audio"), "{stderr}");
+    // speech.wav's first sample meets the video's time 0, as in the sample: in sync.
+    let (code, reports, _) = json_reports(&[silent, "--audio", speech_wav().to_str().unwrap()]);
+    let offset = reports[0]["offset_ms"].as_f64().unwrap();
+    assert!(offset.abs() <= SAMPLE_TOLERANCE_MS, "{offset}");
+    assert_eq!(code, 0);
+    assert_eq!(reports[0]["input"]["audio_path"], speech_wav().to_str().unwrap());
+}
+
+#[test]
+fn no_speech_and_no_face_are_inconclusive_with_reasons() {
+    let clip = talking_sample(0);
+    let muted = work_dir().join("muted.mp4");
+    ffmpeg(&[
+        "-i",
+        clip.to_str().unwrap(),
+        "-af",
+        "volume=0",
+        "-c:v",
+        "copy",
+        muted.to_str().unwrap(),
+    ]);
+    let faceless = work_dir().join("faceless.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=25:d=8",
+        "-i",
+        speech_wav().to_str().unwrap(),
+        "-t",
+        "8",
+        "-c:v",
+        "libx264",
+        "-c:a",
+        "aac",
+        faceless.to_str().unwrap(),
+    ]);
+    for (path, reason) in [(muted, "no speech"), (faceless, "no face")] {
+        let (code, reports, _) = json_reports(&[path.to_str().unwrap()]);
+        assert_eq!(code, 3, "{}", reports[0]);
+        assert!(reports[0]["offset_ms"].is_null());
+        assert_eq!(reports[0]["verdict"], "inconclusive");
+        assert!(reports[0]["reason"].as_str().unwrap().starts_with(reason), "{}", reports[0]);
+    }
+}
+
+#[test]
+fn several_inputs_give_one_report_each_and_the_worst_exit_code() {
+    let good = talking_sample(0);
+    let missing = work_dir().join("missing.mp4");
+    let speech = speech_wav();
+    let (code, reports, stderr) = json_reports(&[
+        good.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        speech.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4);
+    assert_eq!(reports.len(), 3);
+    assert_eq!(reports[0]["verdict"], "pass");
+    assert_eq!(reports[1]["verdict"], "error");
+    assert!(reports[1]["reason"].as_str().unwrap().contains("no such file"));
+    assert!(reports[2]["reason"].as_str().unwrap().contains("has no video stream"));
+    assert!(stderr.contains(&format!("{}: no such file", missing.display())), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, stderr) = avsync(&["check"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = avsync(&["check", "x.mp4", "--search", "500"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("needs a unit"), "{stderr}");
+}
