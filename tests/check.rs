@@ -36,7 +36,12 @@ fn talking_sample(offset_ms: i32) -> PathBuf {
         let bin = Path::new(env!("CARGO_BIN_EXE_avsync"))
             .with_file_name("examples")
             .join("talking_sample");
-        assert!(bin.exists(), "{} is missing: cargo test builds the examples", bin.display());
+        assert!(
+            bin.exists(),
+            "{} is missing: a plain `cargo test` builds the examples; with --test, run `cargo \
+             build --example talking_sample` first",
+            bin.display()
+        );
         let status = Command::new(&bin)
             .arg(&out)
             .arg(format!("--offset-ms={offset_ms}"))
@@ -67,7 +72,9 @@ fn json_reports(args: &[&str]) -> (i32, Vec<Value>, String) {
     let (code, stdout, stderr) = avsync(&[&["check", "--json", "-"], args].concat());
     let reports: Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("no JSON ({e}): {stderr}"));
-    (code, reports.as_array().unwrap().clone(), stderr)
+    // One input gives one JSON object, several an array.
+    let reports = reports.as_array().cloned().unwrap_or_else(|| vec![reports]);
+    (code, reports, stderr)
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Clips used: real and generated talking heads with clear speech.
-const CLIPS: &[&str] = &["vasa-3", "sonic-hair", "emo-mona"];
+const CLIPS: &[&str] = &["sonic-hair", "emo-mona", "dinet-crop"];
 /// A shifted copy must move the estimate by its shift within this (ms).
 const RELATIVE_TOLERANCE_MS: f64 = 25.0;
 /// An unshifted clip must read within this of 0 (ms): the between-speaker spread of the lip lead.
@@ -72,7 +72,7 @@ fn check_json(args: &[&str]) -> (i32, Value) {
     let (code, stdout, stderr) = avsync(&[&["check", "--json", "-"], args].concat());
     let report: Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("no JSON ({e}); stderr: {stderr}"));
-    (code, report[0].clone())
+    (code, report)
 }
 
 #[test]
