@@ -363,8 +363,8 @@ impl LipSignals {
                 continue;
             }
             let w = (t - t0) / (t1 - t0);
-            let lerp = |x: f32, y: f32| f64::from(x) + w * (f64::from(y) - f64::from(x));
-            raw[0][j] = lerp(a.opening, b.opening);
+            let (x, y) = (f64::from(a.opening), f64::from(b.opening));
+            raw[0][j] = x + w * (y - x);
             mask[j] = 1.0;
         }
         let signals = raw.map(|s| preprocess(&s, &mask));
