@@ -84,7 +84,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(20);
+    config = Criterion::default().sample_size(20).without_plots();
     targets = bench
 }
 criterion_main!(benches);
