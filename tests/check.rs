@@ -2,11 +2,13 @@
 //! still face whose mouth follows espeak-ng speech, with a known audio offset), and its errors.
 
 mod common;
+mod support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use support::schema::{assert_valid, validator};
 
 /// The sample's mouth is driven by loudness, not by a real speaker: content mode reads it a
 /// few ms off, the same at every offset. Error allowed against the known offset (ms).
@@ -85,6 +87,7 @@ fn known_offsets_of_the_talking_sample_are_measured_and_graded() {
         let path = clip.to_str().unwrap();
         let (code, reports, _) = json_reports(&[path]);
         let report = &reports[0];
+        assert_valid(&validator(), report);
         let measured = report["offset_ms"]
             .as_f64()
             .unwrap_or_else(|| panic!("{offset_ms}: inconclusive: {}", report["reason"]));
@@ -178,6 +181,8 @@ fn several_inputs_give_one_report_each_and_the_worst_exit_code() {
     ]);
     assert_eq!(code, 4);
     assert_eq!(reports.len(), 3);
+    let schema = validator();
+    reports.iter().for_each(|r| assert_valid(&schema, r));
     assert_eq!(reports[0]["verdict"], "pass");
     assert_eq!(reports[1]["verdict"], "error");
     assert!(reports[1]["reason"].as_str().unwrap().contains("no such file"));
