@@ -12,8 +12,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Clips used: real and generated talking heads with clear speech.
-const CLIPS: &[&str] = &["sonic-hair", "emo-mona", "dinet-crop"];
+/// Clips used: talking heads with clear speech (vasa-3 reads +25 ms, near broadcast's +30, with
+/// one window past it: window intervals keep that from failing the clip).
+const CLIPS: &[&str] = &["vasa-3", "sonic-hair", "emo-mona", "dinet-crop"];
 /// A shifted copy must move the estimate by its shift within this (ms).
 const RELATIVE_TOLERANCE_MS: f64 = 25.0;
 /// An unshifted clip must read within this of 0 (ms): the between-speaker spread of the lip lead.

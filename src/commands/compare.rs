@@ -173,6 +173,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
             end_s: w.out_end_s + output_audio.start_s,
             offset_ms: w.segment.and(w.offset_s).map(relative_ms),
             confidence: w.confidence,
+            uncertainty_ms: None,
         })
         .collect();
     let main = audio.main.map(|m| &audio.segments[m]);

@@ -267,8 +267,13 @@ pub fn estimate(
             end_s: w.end_s,
             offset_ms: w.lag.map(to_offset_ms),
             confidence: w.confidence,
+            uncertainty_ms: None,
         })
         .collect();
+    let window_uncertainty = window_scatter_ms(&out.windows);
+    for window in out.windows.iter_mut().filter(|w| w.offset_ms.is_some()) {
+        window.uncertainty_ms = Some(window_uncertainty);
+    }
     let points: Vec<(f64, f64)> = out
         .windows
         .iter()
@@ -305,6 +310,18 @@ pub fn estimate(
         out.windows.len()
     );
     out
+}
+
+/// The 95% half-width of one window's offset, from how the measured windows scatter (robust:
+/// MAD), never below [`UNCERTAINTY_FLOOR_MS`]; with fewer than three windows, 2.5 times that.
+fn window_scatter_ms(windows: &[Window]) -> f64 {
+    let offsets: Vec<f64> = windows.iter().filter_map(|w| w.offset_ms).collect();
+    if offsets.len() < 3 {
+        return 2.5 * UNCERTAINTY_FLOOR_MS;
+    }
+    let centre = median(offsets.clone());
+    let mad = median(offsets.iter().map(|o| (o - centre).abs()).collect());
+    (Z_95 * 1.4826 * mad).max(UNCERTAINTY_FLOOR_MS)
 }
 
 fn logistic(x: f64) -> f64 {

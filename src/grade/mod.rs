@@ -123,6 +123,11 @@ impl Profile {
         offset_ms <= self.early_ms && offset_ms >= -self.late_ms
     }
 
+    /// True when the whole interval `offset_ms ± uncertainty_ms` lies outside the limits.
+    fn excludes(&self, offset_ms: f64, uncertainty_ms: f64) -> bool {
+        offset_ms - uncertainty_ms > self.early_ms || offset_ms + uncertainty_ms < -self.late_ms
+    }
+
     /// The limits in short form, e.g. `+30/-90 ms`.
     pub fn limits_text(&self) -> String {
         format!("+{}/-{} ms", self.early_ms, self.late_ms)
@@ -315,7 +320,7 @@ fn grade_one(report: &Report, profile: &Profile, options: &GradeOptions) -> Verd
     let outside: Vec<usize> = confident
         .iter()
         .enumerate()
-        .filter(|(_, (_, w))| !profile.admits(w.offset_ms.unwrap_or(0.0)))
+        .filter(|(_, (_, w))| window_outside(profile, w))
         .map(|(rank, _)| rank)
         .collect();
     verdict.outside_windows = outside.iter().map(|&rank| confident[rank].0).collect();
@@ -370,6 +375,12 @@ fn grade_one(report: &Report, profile: &Profile, options: &GradeOptions) -> Verd
     }
     verdict.reason = parts.join("; ");
     verdict
+}
+
+/// A measured window outside the profile: its offset, and its whole 95% interval where it has
+/// one (content-mode windows scatter by tens of ms; a window just past a limit is no evidence).
+fn window_outside(profile: &Profile, window: &Window) -> bool {
+    window.offset_ms.is_some_and(|o| profile.excludes(o, window.uncertainty_ms.unwrap_or(0.0)))
 }
 
 /// True when outside windows (ranks into `confident`) follow each other back to back, each
@@ -487,6 +498,7 @@ mod tests {
                 end_s: i as f64 * 4.0 + 4.0,
                 offset_ms: Some(offset),
                 confidence,
+                uncertainty_ms: None,
             })
             .collect();
         report
@@ -552,6 +564,23 @@ mod tests {
         assert_eq!(report.verdict, Outcome::Fail);
         grade(&mut report, &options(&["broadcast"], WindowPolicy::Ignore));
         assert_eq!(report.verdict, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_window_whose_interval_reaches_inside_is_not_outside() {
+        // Whole clip +25 ms; one of four windows at +34 ms: outside broadcast's +30 alone
+        // (more than 20% of the windows: fail), but not with its ±10 ms interval.
+        let mut report = measured(25.0, 5.0, &[(24.0, 0.9), (34.0, 0.9), (20.0, 0.9), (25.0, 0.9)]);
+        grade(&mut report, &GradeOptions::default());
+        assert_eq!(report.verdict, Outcome::Fail);
+        report.windows.iter_mut().for_each(|w| w.uncertainty_ms = Some(10.0));
+        grade(&mut report, &GradeOptions::default());
+        assert_eq!(report.verdict, Outcome::Pass, "{}", report.reason);
+        assert!(report.verdicts[0].outside_windows.is_empty());
+        // 60 ms early with ±10: outside whatever its interval.
+        report.windows[1].offset_ms = Some(60.0);
+        grade(&mut report, &GradeOptions::default());
+        assert_eq!(report.verdicts[0].outside_windows, [1]);
     }
 
     #[test]

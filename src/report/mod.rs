@@ -182,6 +182,10 @@ pub struct Window {
     pub end_s: f64,
     pub offset_ms: Option<f64>,
     pub confidence: f64,
+    /// Half-width of the 95% interval around `offset_ms`, where the method knows it; grading
+    /// counts a window outside a profile only when its whole interval is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty_ms: Option<f64>,
 }
 
 /// The grade against one profile.

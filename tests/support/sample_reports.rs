@@ -232,6 +232,7 @@ pub fn measure(clip: &Clip, options: &GradeOptions) -> Report {
             end_s: start + WINDOW_S,
             offset_ms: found.then_some(offset),
             confidence: score.clamp(0.0, 1.0),
+            uncertainty_ms: None,
         });
         start += HOP_S;
     }
