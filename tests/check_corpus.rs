@@ -114,7 +114,7 @@ fn foreign_audio_is_inconclusive_with_exit_3() {
         return;
     };
     for (video, audio) in
-        [("latentsync-demo1", "latentsync-demo1-audio"), ("retalk-face2", "retalk-audio1")]
+        [("latentsync-demo2", "latentsync-demo2-audio"), ("retalk-face3", "retalk-audio2")]
     {
         let video_path = corpus_file(&corpus, video);
         let audio_path = corpus_file(&corpus, audio);
