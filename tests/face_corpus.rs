@@ -201,7 +201,7 @@ fn pearson(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Lowest correlation of mouth opening with the audio's log RMS accepted as "moves with speech"
-/// (aoc-hdtf: 0.47 with the audio 120 ms later; 0.18 at lag 0).
+/// (aoc-hdtf: 0.43 with the audio 120 ms later, frames from the library decoder; 0.18 at lag 0).
 const MIN_OPENING_AUDIO_CORR: f32 = 0.3;
 /// Audio lags tried: multiples of 40 ms up to ±200 ms (lips lead the sound).
 const AUDIO_LAG_STEP_S: f64 = 0.04;
