@@ -24,8 +24,8 @@
 //! Where several faces are tracked, each (and the largest face of each frame, which follows a
 //! speaker across cuts) is tried, and the one whose lips match the audio best is the speaker.
 
-use super::line::{fit_offset_line, median, LineRules, Z_95};
-use super::significance::robust_z;
+use super::line::{fit_offset_line, LineRules, Z_95};
+use super::significance::{median_and_sigma, robust_z};
 use crate::correlate::{peak, Correlator};
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{LipSeries, LipTrack};
@@ -287,13 +287,12 @@ pub fn estimate(
             offset_ms = fit.offset_ms;
             out.drift = fit.drift;
         }
-        let inliers: Vec<f64> =
+        let mut inliers: Vec<f64> =
             points.iter().zip(&fit.inliers).filter(|(_, &i)| i).map(|(p, _)| p.1).collect();
-        let centre = median(inliers.clone());
-        let mad = median(inliers.iter().map(|o| (o - centre).abs()).collect());
+        let (_, sigma_ms) = median_and_sigma(&mut inliers);
         // Overlapping windows are not independent: count window lengths, not windows.
         let independent = (inliers.len() as f64 * options.hop_s / options.window_s).max(1.0);
-        statistical_ms = Some(Z_95 * 1.4826 * mad / independent.sqrt());
+        statistical_ms = Some(Z_95 * sigma_ms / independent.sqrt());
     }
     let statistical_ms = statistical_ms.unwrap_or(2.5 * UNCERTAINTY_FLOOR_MS);
     let speaker_ms = Z_95 * SPEECH_LIP_LEAD_SPREAD_MS;
@@ -315,13 +314,12 @@ pub fn estimate(
 /// The 95% half-width of one window's offset, from how the measured windows scatter (robust:
 /// MAD), never below [`UNCERTAINTY_FLOOR_MS`]; with fewer than three windows, 2.5 times that.
 fn window_scatter_ms(windows: &[Window]) -> f64 {
-    let offsets: Vec<f64> = windows.iter().filter_map(|w| w.offset_ms).collect();
+    let mut offsets: Vec<f64> = windows.iter().filter_map(|w| w.offset_ms).collect();
     if offsets.len() < 3 {
         return 2.5 * UNCERTAINTY_FLOOR_MS;
     }
-    let centre = median(offsets.clone());
-    let mad = median(offsets.iter().map(|o| (o - centre).abs()).collect());
-    (Z_95 * 1.4826 * mad).max(UNCERTAINTY_FLOOR_MS)
+    let (_, sigma_ms) = median_and_sigma(&mut offsets);
+    (Z_95 * sigma_ms).max(UNCERTAINTY_FLOOR_MS)
 }
 
 fn logistic(x: f64) -> f64 {

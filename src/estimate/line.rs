@@ -4,12 +4,11 @@
 //! robust standard deviations) are outliers; least squares over the rest gives the offset at
 //! their mean time, the slope (drift) and the scatter.
 
+use super::significance::{median_in_place, MAD_TO_SIGMA};
 use crate::report::Drift;
 
 /// 95% two-sided normal quantile.
 pub const Z_95: f64 = 1.96;
-/// MAD to standard deviation for Gaussian data.
-const MAD_TO_SIGMA: f64 = 1.4826;
 
 /// How strict the fit is; each method states its own.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,10 +38,13 @@ pub struct LineFit {
 pub fn fit_offset_line(points: &[(f64, f64)], rules: &LineRules) -> LineFit {
     let slope = theil_sen_slope(points, rules.max_theil_sen_points);
     let mean_t = points.iter().map(|p| p.0).sum::<f64>() / points.len() as f64;
-    let intercept = median(points.iter().map(|&(t, o)| o - slope * (t - mean_t)).collect());
+    let mut offsets_at_mean: Vec<f64> =
+        points.iter().map(|&(t, o)| o - slope * (t - mean_t)).collect();
+    let intercept = median_in_place(&mut offsets_at_mean);
     let residuals: Vec<f64> =
         points.iter().map(|&(t, o)| o - intercept - slope * (t - mean_t)).collect();
-    let robust_sigma = MAD_TO_SIGMA * median(residuals.iter().map(|r| r.abs()).collect());
+    let mut deviations: Vec<f64> = residuals.iter().map(|r| r.abs()).collect();
+    let robust_sigma = MAD_TO_SIGMA * median_in_place(&mut deviations);
     let limit = (rules.outlier_sigmas * robust_sigma).max(rules.outlier_floor_ms);
     let inliers: Vec<bool> = residuals.iter().map(|r| r.abs() <= limit).collect();
     let kept: Vec<(f64, f64)> =
@@ -91,18 +93,7 @@ fn theil_sen_slope(points: &[(f64, f64)], max_points: usize) -> f64 {
     if slopes.is_empty() {
         0.0
     } else {
-        median(slopes)
-    }
-}
-
-/// Median (0 for none).
-pub fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => 0.0,
-        _ if n % 2 == 1 => values[n / 2],
-        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+        median_in_place(&mut slopes)
     }
 }
 

@@ -14,7 +14,7 @@
 //! A peak that does not clear the bar is not a match, however it looks; nothing is forced.
 
 /// MAD to standard deviation for Gaussian data.
-const MAD_TO_SIGMA: f64 = 1.482_602_2;
+pub const MAD_TO_SIGMA: f64 = 1.482_602_2;
 
 /// The robust z-score of `peak` against `values` (median and MAD of all finite values).
 ///
@@ -24,13 +24,19 @@ pub fn robust_z(values: &[f64], peak: f64) -> f64 {
     if finite.len() < 3 {
         return 0.0;
     }
-    let median = median_in_place(&mut finite);
-    let mut deviations: Vec<f64> = finite.iter().map(|v| (v - median).abs()).collect();
-    let spread = MAD_TO_SIGMA * median_in_place(&mut deviations);
+    let (median, spread) = median_and_sigma(&mut finite);
     if spread <= 0.0 {
         return 0.0;
     }
     (peak - median) / spread
+}
+
+/// The median of `values` (reordered in place) and their standard deviation estimated from the
+/// median absolute deviation, robust to outliers; NaN for none.
+pub fn median_and_sigma(values: &mut [f64]) -> (f64, f64) {
+    let median = median_in_place(values);
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+    (median, MAD_TO_SIGMA * median_in_place(&mut deviations))
 }
 
 /// The median of `values` (reordered in place); NaN for none.
