@@ -1,6 +1,7 @@
 //! Scores content mode (`avsync check`) on the shared corpus.
 //!
 //! cargo run --release --example eval -- ../shared/corpus [--min-z Z] [--lip-lead-ms MS]
+//! (add `--features phonetic` to score with recognised phones as a fourth audio feature)
 //!
 //! Positives: every `talk` clip, presumed in sync, with its audio shifted by known amounts
 //! across ±400 ms, both by timestamp (the audio presented earlier or later) and baked into the
@@ -13,6 +14,7 @@ use avsync::commands::check::{measure, CheckOptions};
 use avsync::estimate::content::{estimate, ContentEstimate, ContentOptions};
 use avsync::features::audio::AudioFeatures;
 use avsync::features::face::{FaceModels, LipSeries};
+use avsync::features::speech::SpeechAnalyzer;
 use avsync::media::{self, Audio, AudioOptions};
 use clap::Parser;
 use rayon::prelude::*;
@@ -96,7 +98,7 @@ fn baked(audio: &Audio, shift_ms: f64) -> AudioFeatures {
     } else {
         std::iter::repeat_n(0.0, n).chain(audio.samples.iter().copied()).collect()
     };
-    AudioFeatures::of_samples(audio.sample_rate, audio.start_s, &samples)
+    SpeechAnalyzer::of_samples(audio.sample_rate, audio.start_s, &samples).expect("speech features")
 }
 
 struct Positive {
@@ -180,7 +182,8 @@ fn main() {
     let external = |id: &str| -> AudioFeatures {
         let audio = media::decode_external_audio(&by_id[id].file, &AudioOptions::default())
             .unwrap_or_else(|e| panic!("{id}: {e}"));
-        AudioFeatures::of_samples(audio.sample_rate, audio.start_s, &audio.samples)
+        SpeechAnalyzer::of_samples(audio.sample_rate, audio.start_s, &audio.samples)
+            .expect("speech features")
     };
 
     // Positives.
@@ -279,12 +282,13 @@ fn main() {
     let mut abs_errors: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
     abs_errors.sort_by(f64::total_cmp);
     println!(
-        "content mode on {} ({} talk clips, {} estimates; min_z {}, lip lead {} ms)",
+        "content mode on {} ({} talk clips, {} estimates; min_z {}, lip lead {} ms, phones {})",
         args.corpus.display(),
         talk.len(),
         positives.len(),
         options.min_z,
-        options.lip_lead_ms
+        options.lip_lead_ms,
+        if cfg!(feature = "phonetic") { "on" } else { "off" }
     );
     println!();
     println!("| measure | result | target |");

@@ -3,7 +3,8 @@
 #   - Debian/Ubuntu packages: a C toolchain, pkg-config, the FFmpeg development libraries, clang
 #     for bindgen (libclang and its headers), the ffmpeg tool (fixtures), espeak-ng and sox
 #     (speech fixtures), chromium and a font (the HTML report test renders a report headless
-#     and screenshots it), curl (to fetch Rust);
+#     and screenshots it), curl (to fetch Rust), PocketSphinx and its US-English model (the
+#     optional `phonetic` feature, which the tests also build);
 #   - a Rust toolchain with clippy and rustfmt, through rustup, when cargo is missing or older
 #     than the crate's rust-version.
 # Runs apt as root, or through sudo. Safe to run again: it does nothing when all is there.
@@ -14,7 +15,7 @@ APT=(apt-get -o DPkg::Lock::Timeout=120 -y -q)
 
 PACKAGES=(build-essential pkg-config libavcodec-dev libavformat-dev libavutil-dev
   libswscale-dev libswresample-dev clang ffmpeg espeak-ng sox chromium fonts-dejavu-core curl
-  ca-certificates)
+  ca-certificates libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us)
 # bindgen needs libclang and clang's own headers. Debian 12 names them after LLVM 14; elsewhere
 # the unversioned development package brings the distribution's default.
 if apt-cache show libclang-common-14-dev >/dev/null 2>&1; then

@@ -9,10 +9,11 @@
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::estimate::content::{self, ContentEstimate, ContentOptions};
-use crate::features::audio::{AudioFeatureExtractor, AudioFeatures};
+use crate::features::audio::AudioFeatures;
 use crate::features::face::{
     track_frames_parallel, FaceModels, LipSeries, PixelBox, TrackLinker, TrackerConfig,
 };
+use crate::features::speech::SpeechAnalyzer;
 use crate::grade::{grade, GradeOptions};
 use crate::media::{
     self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaSink, VideoOptions,
@@ -214,7 +215,7 @@ pub struct Measured {
 /// Forwards frames to the tracker and turns audio into features on the decoding thread.
 struct Forward {
     frames: SyncSender<LumaFrame>,
-    audio: Option<AudioFeatureExtractor>,
+    audio: Option<SpeechAnalyzer>,
 }
 
 impl MediaSink for Forward {
@@ -225,9 +226,11 @@ impl MediaSink for Forward {
     }
 
     fn audio_chunk(&mut self, chunk: AudioChunk<'_>) -> Result<()> {
-        let extractor =
-            self.audio.get_or_insert_with(|| AudioFeatureExtractor::new(chunk.sample_rate));
-        extractor.push(chunk.start_s, chunk.samples);
+        let analyzer = match &mut self.audio {
+            Some(analyzer) => analyzer,
+            None => self.audio.insert(SpeechAnalyzer::new(chunk.sample_rate)?),
+        };
+        analyzer.push(chunk.start_s, chunk.samples);
         Ok(())
     }
 }
@@ -249,7 +252,7 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
     let decoder = std::thread::spawn(move || -> Result<Option<AudioFeatures>> {
         let mut sink = Forward { frames: sender, audio: None };
         media::decode(&path, &decode, &mut sink)?;
-        Ok(sink.audio.map(AudioFeatureExtractor::finish))
+        sink.audio.map(SpeechAnalyzer::finish).transpose()
     });
     let tracked = track(frames, models, options.plots);
     let decoded = decoder.join().map_err(|_| Error::Processing("the decoder panicked".into()))?;
@@ -258,7 +261,7 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
     let audio = match &options.audio_file {
         Some(file) => {
             let audio = media::decode_external_audio(file, &options.audio)?;
-            AudioFeatures::of_samples(audio.sample_rate, audio.start_s, &audio.samples)
+            SpeechAnalyzer::of_samples(audio.sample_rate, audio.start_s, &audio.samples)?
         }
         None => {
             own_features.ok_or_else(|| Error::input(input, "audio stream decoded to no samples"))?

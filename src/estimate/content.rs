@@ -1,15 +1,17 @@
 //! Content mode: the offset between speech and lip movement, with no reference.
 //!
-//! The audio's speech features (loudness of the speech band and of the formant band, and the
-//! first formant's frequency, see [`crate::features::audio`]) are correlated with the measured
-//! inner lip gap (normalised by face size) over lags within the search range. Method:
+//! The audio's speech features (loudness of the speech band and of the formant band, the first
+//! formant's frequency, see [`crate::features::audio`], and, when built with the `phonetic`
+//! feature, the mouth opening the recognised phones imply, see [`crate::features::phones`]) are
+//! correlated with the measured inner lip gap (normalised by face size) over lags within the
+//! search range. Method:
 //!
 //! 1. The lips are interpolated onto the audio's 100 Hz feature frames at their presentation
 //!    times; frames without a face are masked out, not zero-filled.
 //! 2. Every signal is smoothed over [`SMOOTH_FRAMES`] and high-passed by subtracting its mean
 //!    over [`DETREND_FRAMES`]: what is left is the syllable-rate movement both share.
-//! 3. The whole-clip curve is the mean of the three masked normalised cross-correlations (one
-//!    per audio feature against the lip gap). Its highest interior peak, refined by a least-squares parabola
+//! 3. The whole-clip curve is the mean of the masked normalised cross-correlations (one per
+//!    audio feature against the lip gap). Its highest interior peak, refined by a least-squares parabola
 //!    over five lags, is the raw lag.
 //! 4. Confidence: the peak against the correlation's own null distribution, the peaks of the
 //!    same audio against [`NULL_TRACKS`] lip tracks rolled in time (and reversed), which keep
@@ -122,7 +124,7 @@ pub struct ContentDetails {
     /// The lag of the correlation peak before the lip-lead correction (ms, report sign).
     pub raw_offset_ms: Option<f64>,
     pub lip_lead_ms: f64,
-    /// Height of the whole-clip correlation peak (mean of the three correlations).
+    /// Height of the whole-clip correlation peak (mean of the per-feature correlations).
     pub peak_correlation: Option<f64>,
     /// Peak height in null standard deviations above the null peaks' mean.
     pub z: Option<f64>,
@@ -338,11 +340,15 @@ fn candidate_tracks(lips: &LipSeries) -> Vec<&LipTrack> {
     candidates
 }
 
-/// The audio signals correlated: speech-band and formant-band loudness and the first
-/// formant's frequency, preprocessed.
+/// The audio signals correlated: speech-band and formant-band loudness, the first formant's
+/// frequency and, where phones were recognised, the mouth opening they imply; preprocessed.
 fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f64>> {
     let ones = vec![1.0; audio.len()];
-    [&audio.speech_db, &audio.formant_db, &audio.f1_centroid_hz]
+    let mut signals = vec![&audio.speech_db, &audio.formant_db, &audio.f1_centroid_hz];
+    if !audio.phone_opening.is_empty() {
+        signals.push(&audio.phone_opening);
+    }
+    signals
         .into_iter()
         .map(|s| {
             let values: Vec<f64> = s.iter().map(|&v| f64::from(v)).collect();

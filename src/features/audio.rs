@@ -53,6 +53,9 @@ pub struct AudioFeatures {
     /// Unvoiced frames take the clip's median, so that silence adds nothing.
     pub f1_centroid_hz: Vec<f32>,
     pub voiced: Vec<bool>,
+    /// Mouth opening implied by the recognised phones (0 closed – 1 wide, see
+    /// [`crate::features::phones`]); empty when phones were not recognised.
+    pub phone_opening: Vec<f32>,
 }
 
 impl AudioFeatures {
@@ -87,6 +90,54 @@ impl AudioFeatures {
     }
 }
 
+/// Keeps decoded chunks on one continuous sample timeline: a chunk that starts later than the
+/// samples so far end is preceded by silence, one that overlaps them loses the overlap.
+#[derive(Clone, Debug)]
+pub struct ChunkTimeline {
+    sample_rate: u32,
+    /// Presentation time of the first sample placed.
+    pub start_s: Option<f64>,
+    /// Samples placed so far, silence included.
+    pub samples_placed: u64,
+}
+
+/// Where a chunk goes: after `silence` zero samples, `samples` (the chunk less any overlap).
+pub struct Placed<'a> {
+    pub silence: usize,
+    pub samples: &'a [f32],
+}
+
+impl ChunkTimeline {
+    pub fn new(sample_rate: u32) -> Self {
+        ChunkTimeline { sample_rate, start_s: None, samples_placed: 0 }
+    }
+
+    /// Places a chunk whose first sample is presented at `start_s`.
+    pub fn place<'a>(&mut self, start_s: f64, samples: &'a [f32]) -> Placed<'a> {
+        let rate = f64::from(self.sample_rate.max(1));
+        let placed = match self.start_s {
+            None => {
+                self.start_s = Some(start_s);
+                Placed { silence: 0, samples }
+            }
+            Some(first) => {
+                let expected_s = first + self.samples_placed as f64 / rate;
+                let gap = (start_s - expected_s) * rate;
+                if gap > CHUNK_JOIN_TOLERANCE_SAMPLES {
+                    Placed { silence: gap.round() as usize, samples }
+                } else if gap < -CHUNK_JOIN_TOLERANCE_SAMPLES {
+                    let skip = ((-gap).round() as usize).min(samples.len());
+                    Placed { silence: 0, samples: &samples[skip..] }
+                } else {
+                    Placed { silence: 0, samples }
+                }
+            }
+        };
+        self.samples_placed += (placed.silence + placed.samples.len()) as u64;
+        placed
+    }
+}
+
 /// Streams samples into [`AudioFeatures`].
 pub struct AudioFeatureExtractor {
     sample_rate: u32,
@@ -104,8 +155,7 @@ pub struct AudioFeatureExtractor {
     /// Samples not yet consumed by a full frame; starts with half a frame of silence so that
     /// frame 0 is centred on the first sample.
     pending: Vec<f32>,
-    start_s: Option<f64>,
-    samples_pushed: u64,
+    timeline: ChunkTimeline,
     speech_energy: Vec<f64>,
     formant_energy: Vec<f64>,
     f1_centroid: Vec<f64>,
@@ -137,8 +187,7 @@ impl AudioFeatureExtractor {
             f1_bins: band(F1_BAND_HZ),
             bin_hz: rate / n as f64,
             pending: vec![0.0; frame_len / 2],
-            start_s: None,
-            samples_pushed: 0,
+            timeline: ChunkTimeline::new(sample_rate),
             speech_energy: Vec::new(),
             formant_energy: Vec::new(),
             f1_centroid: Vec::new(),
@@ -148,31 +197,14 @@ impl AudioFeatureExtractor {
     /// Adds decoded samples whose first is presented at `start_s`. A gap since the previous
     /// chunk is filled with silence and an overlap dropped, so frames stay on the timeline.
     pub fn push(&mut self, start_s: f64, samples: &[f32]) {
-        let rate = f64::from(self.sample_rate);
-        let samples = match self.start_s {
-            None => {
-                self.start_s = Some(start_s);
-                samples
-            }
-            Some(first) => {
-                let expected_s = first + self.samples_pushed as f64 / rate;
-                let gap = (start_s - expected_s) * rate;
-                if gap > CHUNK_JOIN_TOLERANCE_SAMPLES {
-                    let silence = gap.round() as usize;
-                    self.append(&vec![0.0; silence]);
-                    samples
-                } else if gap < -CHUNK_JOIN_TOLERANCE_SAMPLES {
-                    &samples[((-gap).round() as usize).min(samples.len())..]
-                } else {
-                    samples
-                }
-            }
-        };
-        self.append(samples);
+        let placed = self.timeline.place(start_s, samples);
+        if placed.silence > 0 {
+            self.append(&vec![0.0; placed.silence]);
+        }
+        self.append(placed.samples);
     }
 
     fn append(&mut self, samples: &[f32]) {
-        self.samples_pushed += samples.len() as u64;
         self.pending.extend_from_slice(samples);
         let mut consumed = 0;
         while self.pending.len() - consumed >= self.frame_len {
@@ -207,10 +239,10 @@ impl AudioFeatureExtractor {
 
     /// The features of everything pushed (empty when nothing was).
     pub fn finish(mut self) -> AudioFeatures {
-        let Some(start_s) = self.start_s else { return AudioFeatures::default() };
+        let Some(start_s) = self.timeline.start_s else { return AudioFeatures::default() };
         // Frames up to the last sample: pad with half a frame of silence.
         let half = self.frame_len / 2;
-        let frames_wanted = (self.samples_pushed as usize).div_ceil(self.hop);
+        let frames_wanted = (self.timeline.samples_placed as usize).div_ceil(self.hop);
         self.pending.extend(std::iter::repeat_n(0.0, half + self.hop));
         let mut offset = 0;
         while self.speech_energy.len() < frames_wanted
@@ -247,6 +279,7 @@ impl AudioFeatureExtractor {
             onset,
             f1_centroid_hz,
             voiced,
+            phone_opening: Vec::new(),
         }
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! [`audio`]: speech-band energy, formant energy, onsets and voice activity at 100 Hz.
 //! [`face`]: faces and lip geometry per video frame (MediaPipe models run by tract).
+//! [`phones`]: phones recognised in the speech and the mouth opening each implies.
+//! [`speech`]: the audio features and phones together, streamed from decoded audio.
 //! [`fingerprint`]: compact per-frame video fingerprints for reference alignment.
 //! [`pattern`]: flash and beep onsets of test patterns, and frame counters.
 
@@ -9,3 +11,5 @@ pub mod audio;
 pub mod face;
 pub mod fingerprint;
 pub mod pattern;
+pub mod phones;
+pub mod speech;
