@@ -105,6 +105,40 @@ fn known_offsets_of_the_talking_sample_are_measured_and_graded() {
 }
 
 #[test]
+fn variable_frame_rate_video_is_timed_by_its_timestamps() {
+    // Frames dropped in an irregular pattern, the rest keeping their presentation times: the
+    // frame intervals vary between one and three periods. Counting frames at a nominal rate
+    // would compress the picture's timeline by about a quarter.
+    let clip = talking_sample(-60);
+    let vfr = work_dir().join("vfr-60.mp4");
+    ffmpeg(&[
+        "-i",
+        clip.to_str().unwrap(),
+        "-vf",
+        "select='not(eq(mod(n,5),2))*not(eq(mod(n,7),3))*not(eq(mod(n,11),6))'",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "copy",
+        vfr.to_str().unwrap(),
+    ]);
+    let times: Vec<f64> = common::ffprobe_frames(&vfr, "v:0").iter().map(|f| f.0).collect();
+    let steps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    let (shortest, longest) =
+        steps.iter().fold((f64::MAX, 0.0_f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+    assert!(longest > 1.9 * shortest, "frame intervals {shortest:.3}..{longest:.3} s");
+    let (_, reports, _) = json_reports(&[vfr.to_str().unwrap()]);
+    let measured = reports[0]["offset_ms"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("inconclusive: {}", reports[0]["reason"]));
+    assert!((measured + 60.0).abs() <= SAMPLE_TOLERANCE_MS, "measured {measured:.1} ms");
+}
+
+#[test]
 fn the_text_summary_says_the_offset_in_words() {
     let clip = talking_sample(120);
     let (code, stdout, _) = avsync(&["check", clip.to_str().unwrap(), "--color", "never"]);

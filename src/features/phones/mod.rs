@@ -46,6 +46,9 @@ pub fn mouth_opening(phone: &str) -> f32 {
     }
 }
 
+/// Frame positions this close to a whole frame count as on it.
+const GRID_EPSILON_FRAMES: f64 = 1e-6;
+
 /// The mouth opening implied by `segments` on a feature grid of `len` frames, frame `j`
 /// presented at `start_s + j / rate_hz`. Frames outside every segment take silence's value.
 pub fn opening_on_grid(
@@ -56,9 +59,12 @@ pub fn opening_on_grid(
 ) -> Vec<f32> {
     let rest = mouth_opening("SIL");
     let mut out = vec![rest; len];
+    // The first frame at or after time `t` (a frame a rounding error before `t` counts as at).
+    let frame_from =
+        |t: f64| ((t - start_s) * rate_hz - GRID_EPSILON_FRAMES).ceil().max(0.0) as usize;
     for segment in segments {
-        let first = ((segment.start_s - start_s) * rate_hz).ceil().max(0.0) as usize;
-        let end = (((segment.end_s - start_s) * rate_hz).ceil().max(0.0) as usize).min(len);
+        let first = frame_from(segment.start_s);
+        let end = frame_from(segment.end_s).min(len);
         let value = mouth_opening(&segment.phone);
         for v in out.iter_mut().take(end).skip(first) {
             *v = value;
