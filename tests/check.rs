@@ -7,7 +7,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use support::schema::{assert_valid, validator};
 
 /// The sample's mouth is driven by loudness, not by a real speaker: content mode reads it a
@@ -33,6 +33,9 @@ fn work_dir() -> &'static Path {
 /// `cargo test` builds beside the binary.
 fn talking_sample(offset_ms: i32) -> PathBuf {
     common::fixtures(); // speech.wav
+                        // Tests run in parallel: one makes a sample while the others that want it wait.
+    static MAKING: Mutex<()> = Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let out = work_dir().join(format!("talking{offset_ms:+}.mp4"));
     if !out.exists() {
         let bin = Path::new(env!("CARGO_BIN_EXE_avsync"))
