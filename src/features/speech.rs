@@ -52,18 +52,9 @@ impl SpeechAnalyzer {
 
     /// The features of everything pushed.
     pub fn finish(self) -> Result<AudioFeatures> {
-        #[allow(unused_mut)]
-        let mut features = self.features.finish();
+        let features = self.features.finish();
         #[cfg(feature = "phonetic")]
-        {
-            let segments = self.phones.finish()?;
-            features.phone_opening = phones::opening_on_grid(
-                &segments,
-                features.start_s,
-                features.rate_hz,
-                features.len(),
-            );
-        }
+        let features = self.phones.add_to(features)?;
         Ok(features)
     }
 
@@ -90,8 +81,15 @@ impl PhoneThread {
         Ok(PhoneThread { chunks, worker })
     }
 
-    fn finish(self) -> Result<Vec<PhoneSegment>> {
+    /// Waits for the recogniser and adds the mouth opening of its phones to `features`.
+    fn add_to(self, mut features: AudioFeatures) -> Result<AudioFeatures> {
         drop(self.chunks);
-        self.worker.join().map_err(|_| Error::Processing("the phone recogniser panicked".into()))?
+        let segments: Vec<PhoneSegment> = self
+            .worker
+            .join()
+            .map_err(|_| Error::Processing("the phone recogniser panicked".into()))??;
+        features.phone_opening =
+            phones::opening_on_grid(&segments, features.start_s, features.rate_hz, features.len());
+        Ok(features)
     }
 }
