@@ -31,7 +31,11 @@ fn speech_decodes_to_phones_on_its_timeline() {
     let speech: Vec<_> = segments.iter().filter(|s| is_speech(&s.phone)).collect();
     assert!(speech.len() > 100, "{} phones in 25 s of speech", speech.len());
     let first_s = speech[0].start_s - offset_s;
-    assert!((first_s - SPEECH_START_S).abs() < 0.15, "first phone at {first_s:.3} s");
+    assert!(
+        (first_s - SPEECH_START_S).abs() < 0.15,
+        "first phone at {first_s:.3} s: {:?}",
+        &segments[..segments.len().min(8)]
+    );
     let late = speech.iter().filter(|s| s.start_s - offset_s > 20.5).count();
     assert!(late > 5, "the second utterance decoded ({late} phones after 20.5 s)");
     assert!(speech.iter().any(|s| mouth_opening(&s.phone) == 0.0), "a lip closure (P, B, M)");

@@ -113,6 +113,10 @@ impl PhoneRecognizer {
             "yes".to_string(),
             "-lw".to_string(),
             LANGUAGE_WEIGHT.to_string(),
+            // Keep every frame: by default the front end drops the frames it takes for
+            // silence, and the phones after a pause would come out early by the pause.
+            "-remove_silence".to_string(),
+            "no".to_string(),
             "-logfn".to_string(),
             "/dev/null".to_string(),
         ];
