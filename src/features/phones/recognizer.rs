@@ -117,6 +117,12 @@ impl PhoneRecognizer {
             // silence, and the phones after a pause would come out early by the pause.
             "-remove_silence".to_string(),
             "no".to_string(),
+            // Digital silence has no spectrum to normalise and decodes as a long "S"; one
+            // sample step of noise (fixed seed: repeatable results) decodes it as silence.
+            "-dither".to_string(),
+            "yes".to_string(),
+            "-seed".to_string(),
+            "1".to_string(),
             "-logfn".to_string(),
             "/dev/null".to_string(),
         ];
