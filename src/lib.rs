@@ -17,6 +17,7 @@ pub mod features;
 pub mod grade;
 pub mod media;
 pub mod report;
+pub mod safe_write;
 pub mod units;
 
 pub use error::{Error, Result};

@@ -5,6 +5,7 @@ use avsync::commands;
 use avsync::config::Config;
 use avsync::error::{Error, EXIT_USAGE};
 use avsync::report::{self, emit};
+use avsync::safe_write;
 use clap::{Parser, Subcommand};
 use indicatif::ProgressBar;
 use std::io::IsTerminal as _;
@@ -118,6 +119,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8, Error> {
+    safe_write::remove_pending_on_interrupt();
+    if let Some(config) = &cli.config {
+        safe_write::protect_input(config);
+    }
+    for input in cli.command.inputs() {
+        safe_write::protect_input(input);
+    }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Probe { input, json } => {
@@ -131,6 +139,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Preflight { video, audio, target, json, quiet } => {
             let target = commands::preflight::target(&target)?;
+            if let Some(path) = json.as_deref().filter(|p| *p != Path::new("-")) {
+                safe_write::check_output(path)?;
+            }
             let preflight = commands::preflight::run(target, &video, audio.as_deref(), None)?;
             if let Some(path) = &json {
                 report::write_text(path, &(to_json(&preflight)? + "\n"))?;
@@ -142,6 +153,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Check(args) => {
             let outputs = args.output_args.options(&config);
+            outputs.check()?;
             let grading = args.grade.options(&config)?;
             let progress = if std::io::stdout().is_terminal() && !outputs.quiet {
                 ProgressBar::new(0)
@@ -166,6 +178,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Compare(args) => {
             let outputs = args.output_args.options(&config);
+            outputs.check()?;
             let report = commands::compare::run(&args.options(), &args.grade.options(&config)?)?;
             let outcome = emit(std::slice::from_ref(&report), &outputs)?;
             if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
@@ -175,6 +188,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Pattern { command: PatternCommand::Generate(args) } => {
             let options = args.options();
+            safe_write::check_output(&options.output)?;
             let summary = commands::pattern::generate(&options)?;
             print_stdout(&commands::pattern::render_generate_summary(&options, &summary))?;
             for warning in &summary.warnings {
@@ -184,6 +198,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Pattern { command: PatternCommand::Analyze { input, grade, output } } => {
             let outputs = output.options(&config);
+            outputs.check()?;
             let report = commands::pattern::analyze(&input, &grade.options(&config)?)?;
             let outcome = emit(std::slice::from_ref(&report), &outputs)?;
             if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
@@ -192,8 +207,32 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(outcome.exit_code())
         }
         Command::Report { reports, grade, output } => {
+            let outputs = output.options(&config);
+            outputs.check()?;
             let reports = commands::report::run(&reports, &grade.options(&config)?)?;
-            Ok(emit(&reports, &output.options(&config))?.exit_code())
+            Ok(emit(&reports, &outputs)?.exit_code())
+        }
+    }
+}
+
+impl Command {
+    /// Every file the command reads: nothing it writes may land on one of them.
+    fn inputs(&self) -> Vec<&Path> {
+        match self {
+            Command::Probe { input, .. } => vec![input],
+            Command::Preflight { video, audio, .. } => {
+                std::iter::once(video.as_path()).chain(audio.as_deref()).collect()
+            }
+            Command::Check(args) => {
+                args.inputs.iter().map(PathBuf::as_path).chain(args.audio.as_deref()).collect()
+            }
+            Command::Compare(args) => [args.output.as_path(), args.audio_ref.as_path()]
+                .into_iter()
+                .chain(args.video_ref.as_deref())
+                .collect(),
+            Command::Pattern { command: PatternCommand::Generate(_) } => Vec::new(),
+            Command::Pattern { command: PatternCommand::Analyze { input, .. } } => vec![input],
+            Command::Report { reports, .. } => reports.iter().map(PathBuf::as_path).collect(),
         }
     }
 }

@@ -118,7 +118,8 @@ pub struct GenerateSummary {
     pub warnings: Vec<String>,
 }
 
-/// Writes a pattern clip. A file left half-written by an error is removed.
+/// Writes a pattern clip: whole, or (after an error) not at all, leaving any file already at
+/// the output path as it was.
 pub fn generate(options: &GenerateOptions) -> Result<GenerateSummary> {
     options.spec.validate().map_err(Error::usage)?;
     let spec = &options.spec;
@@ -133,9 +134,7 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateSummary> {
             audio: options.audio_codec,
         },
     )?;
-    write_pattern(spec, writer).inspect_err(|_| {
-        let _ = std::fs::remove_file(&options.output);
-    })
+    write_pattern(spec, writer)
 }
 
 fn write_pattern(spec: &PatternSpec, mut writer: MediaWriter) -> Result<GenerateSummary> {

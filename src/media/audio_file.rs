@@ -47,6 +47,7 @@ pub(crate) fn decode(
     sink: &mut dyn MediaSink,
 ) -> Result<Outcome> {
     let file = File::open(path).map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
+    crate::safe_write::protect_input(path);
     let source = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(extension) = path.extension().and_then(|e| e.to_str()) {

@@ -8,6 +8,7 @@
 
 use super::ffmpeg::init;
 use crate::error::{Error, Result};
+use crate::safe_write::PendingFile;
 use ff::{codec, encoder, format, util, ChannelLayout, Dictionary, Rational, Rescale};
 use ffmpeg_next as ff;
 use std::path::{Path, PathBuf};
@@ -54,6 +55,8 @@ pub struct WriterSettings {
 pub struct MediaWriter {
     path: PathBuf,
     output: format::context::Output,
+    /// The temporary file FFmpeg writes, renamed onto `path` by [`MediaWriter::finish`].
+    file: PendingFile,
     video: StreamEncoder<encoder::Video>,
     audio: StreamEncoder<encoder::Audio>,
     width: u32,
@@ -81,24 +84,25 @@ fn write_error(path: &Path, what: &str, e: ff::Error) -> Error {
 }
 
 impl MediaWriter {
-    /// Creates `path` and writes its header. If that fails after the file was created, the
-    /// file is removed again.
+    /// Starts the file for `path` and writes its header. Until [`finish`](Self::finish) the
+    /// content goes to a temporary file beside it ([`PendingFile`]): a file already at `path`
+    /// stays as it was if anything fails or the writer is dropped.
     pub fn create(path: &Path, settings: &WriterSettings) -> Result<Self> {
         init();
-        let output = format::output(&path).map_err(|e| {
+        let file = PendingFile::create(path)?;
+        let output = format::output(&file.path()).map_err(|e| {
             Error::output(
                 path,
                 format!("no container for this file name ({e}): use .mov, .mkv or .mp4"),
             )
         })?;
-        Self::set_up(path, output, settings).inspect_err(|_| {
-            let _ = std::fs::remove_file(path);
-        })
+        Self::set_up(path, output, file, settings)
     }
 
     fn set_up(
         path: &Path,
         mut output: format::context::Output,
+        file: PendingFile,
         settings: &WriterSettings,
     ) -> Result<Self> {
         let (video_codec, video_name) = match settings.video {
@@ -203,6 +207,7 @@ impl MediaWriter {
         };
         Ok(MediaWriter {
             path: path.to_path_buf(),
+            file,
             video: StreamEncoder {
                 index: video_index,
                 encoder: video,
@@ -352,7 +357,10 @@ impl MediaWriter {
         }
         self.output
             .write_trailer()
-            .map_err(|e| write_error(&self.path, "cannot finish the file", e))
+            .map_err(|e| write_error(&self.path, "cannot finish the file", e))?;
+        let MediaWriter { output, file, .. } = self;
+        drop(output); // closes the temporary file
+        file.commit()
     }
 }
 

@@ -32,6 +32,7 @@ pub(crate) fn init() {
 /// what it finds is not audio or video.
 pub(crate) fn open_input(path: &Path) -> Result<format::context::Input> {
     check_readable_file(path)?;
+    crate::safe_write::protect_input(path);
     init();
     let input =
         format::input(&path).map_err(|e| Error::input(path, describe_open_error(path, &e)))?;

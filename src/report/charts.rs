@@ -3,10 +3,11 @@
 //! Text is laid out with the embedded DejaVu Sans (see `assets/fonts/`), so nothing depends on
 //! fontconfig or freetype being installed.
 
-use super::output::{file_stems, write_bytes};
+use super::output::file_stems;
 use super::{describe_offset, CorrelationCurve, Report, SignalPair};
 use crate::error::{Error, Result};
 use crate::grade::DEFAULT_WINDOW_CONFIDENCE;
+use crate::safe_write::write_file;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -134,15 +135,14 @@ fn plot_error(chart: Chart, e: impl std::fmt::Display) -> Error {
 /// `<name>-offset.png`, `<name>-correlation.png`, `<name>-signals.png`,
 /// `<name>-thumbnail.png`, where `<name>` comes from the input's file name.
 pub(crate) fn write_pngs(dir: &Path, reports: &[Report]) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e.to_string()))?;
     for (report, stem) in reports.iter().zip(file_stems(reports)) {
         for chart in Chart::available(report) {
             let path = dir.join(format!("{stem}-{}.png", chart.file_suffix()));
-            write_bytes(&path, &png_bytes(&bitmap(report, chart)?)?)?;
+            write_file(&path, &png_bytes(&bitmap(report, chart)?)?)?;
         }
         if let Some(thumbnail) = report.plots.as_ref().and_then(|p| p.thumbnail.as_ref()) {
             let path = dir.join(format!("{stem}-thumbnail.png"));
-            write_bytes(&path, &png_bytes(&thumbnail.boxed()?)?)?;
+            write_file(&path, &png_bytes(&thumbnail.boxed()?)?)?;
         }
     }
     Ok(())

@@ -19,11 +19,7 @@ use std::path::Path;
 /// `path` is one file: the report's page, or for several inputs a summary table followed by
 /// every report.
 pub fn write_html(path: &Path, reports: &[Report]) -> Result<()> {
-    let as_dir = path.is_dir()
-        || path.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
-        || path.as_os_str().to_string_lossy().ends_with('/')
-        || path.extension().is_none();
-    if !as_dir {
+    if !is_directory_output(path) {
         return write_text(path, &render_html_page(reports)?);
     }
     let stems = file_stems(reports);
@@ -35,6 +31,15 @@ pub fn write_html(path: &Path, reports: &[Report]) -> Result<()> {
     }
     let index = summary_section(reports, &pages);
     write_text(&path.join("index.html"), &document(&page_title(reports), &index))
+}
+
+/// Whether `--html PATH` names a directory: it exists as one, ends with a separator, or has
+/// no extension.
+pub(crate) fn is_directory_output(path: &Path) -> bool {
+    path.is_dir()
+        || path.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
+        || path.as_os_str().to_string_lossy().ends_with('/')
+        || path.extension().is_none()
 }
 
 /// One HTML document for `reports`: the report's page for one input; a summary table linking

@@ -2,6 +2,7 @@
 
 use super::{charts, html, junit, summary_line, summary_table, Outcome, Report};
 use crate::error::{Error, Result};
+use crate::safe_write;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,27 @@ impl OutputOptions {
     /// `Report::plots` (it costs memory and time otherwise spent for nothing).
     pub fn wants_plots(&self) -> bool {
         self.html.is_some() || self.png.is_some() || (self.json.is_some() && self.json_plots)
+    }
+
+    /// Checks every output path before any work is done: none is an input of the run, and
+    /// each can be written (see [`safe_write::check_output`]).
+    pub fn check(&self) -> Result<()> {
+        for path in [&self.json, &self.junit].into_iter().flatten() {
+            if path != Path::new("-") {
+                safe_write::check_output(path)?;
+            }
+        }
+        if let Some(path) = &self.html {
+            if html::is_directory_output(path) {
+                safe_write::check_output_dir(path)?;
+            } else {
+                safe_write::check_output(path)?;
+            }
+        }
+        if let Some(dir) = &self.png {
+            safe_write::check_output_dir(dir)?;
+        }
+        Ok(())
     }
 
     fn json_to_stdout(&self) -> bool {
@@ -117,7 +139,8 @@ fn render_json(reports: &[Report], options: &OutputOptions) -> Result<String> {
     Ok(text + "\n")
 }
 
-/// Writes `text` to `path`, or to stdout for `-`. Missing parent directories are created.
+/// Writes `text` to `path` (through [`crate::safe_write`]: never onto an input, whole or not at
+/// all), or to stdout for `-`. Missing parent directories are created.
 pub fn write_text(path: &Path, text: &str) -> Result<()> {
     if path == Path::new("-") {
         return std::io::stdout()
@@ -125,15 +148,7 @@ pub fn write_text(path: &Path, text: &str) -> Result<()> {
             .write_all(text.as_bytes())
             .map_err(|e| Error::output("standard output", e.to_string()));
     }
-    write_bytes(path, text.as_bytes())
-}
-
-/// Writes `bytes` to `path`, creating missing parent directories.
-pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e.to_string()))?;
-    }
-    std::fs::write(path, bytes).map_err(|e| Error::output(path, e.to_string()))
+    safe_write::write_file(path, text.as_bytes())
 }
 
 /// A distinct, filesystem-safe name for each report's files in a batch directory, from the
