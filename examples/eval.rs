@@ -1,7 +1,7 @@
 //! Scores content mode (`avsync check`) on the shared corpus.
 //!
 //! cargo run --release --example eval -- ../shared/corpus [--min-z Z] [--lip-lead-ms MS]
-//! (add `--features phonetic` to score with recognised phones as a fourth audio feature)
+//! (phones, the default `phonetic` feature, join the audio signals; `--no-default-features` scores without them)
 //!
 //! Positives: every `talk` clip, presumed in sync, with its audio shifted by known amounts
 //! across ±400 ms, both by timestamp (the audio presented earlier or later) and baked into the
@@ -65,6 +65,11 @@ struct Args {
     /// Lip lead taken off (ms); default: the product's.
     #[arg(long)]
     lip_lead_ms: Option<f64>,
+    /// Compare the all-clips figures with the pinned ones in this JSON file
+    /// (`{"figure": [value, tolerance], ...}`) and exit 1 if any is off by more than its
+    /// tolerance: the regression test `scripts/test.sh` runs when the corpus is present.
+    #[arg(long, value_name = "PINS")]
+    check: Option<PathBuf>,
 }
 
 struct Clip {
@@ -72,6 +77,7 @@ struct Clip {
     file: PathBuf,
     role: String,
     origin: String,
+    duration_s: f64,
 }
 
 fn manifest(corpus: &Path) -> Vec<Clip> {
@@ -85,6 +91,7 @@ fn manifest(corpus: &Path) -> Vec<Clip> {
                 file: corpus.join(f[1]),
                 role: f[2].into(),
                 origin: f[3].into(),
+                duration_s: f[5].parse().unwrap_or(f64::NAN),
             }
         })
         .collect()
@@ -101,9 +108,130 @@ fn baked(audio: &Audio, shift_ms: f64) -> AudioFeatures {
     SpeechAnalyzer::of_samples(audio.sample_rate, audio.start_s, &samples).expect("speech features")
 }
 
+/// Clips shorter than this are "short" in the per-population figures: lip-sync services take
+/// 2–10 s clips.
+const SHORT_CLIP_S: f64 = 10.0;
+
+/// Whether a clip belongs to a population of the table.
+type Membership = fn(&Clip) -> bool;
+
+/// A video measured against audio that does not belong to it (or that is not speech).
+struct Negative {
+    video: String,
+    audio: String,
+    kind: &'static str,
+    result: ContentEstimate,
+}
+
+/// The eval's figures for one population of clips.
+struct Figures {
+    estimates: usize,
+    within_40: usize,
+    within_22: usize,
+    median_abs_error_ms: f64,
+    bias_ms: f64,
+    inconclusive: usize,
+    relative_22: usize,
+    in_sync: usize,
+    in_sync_failing_broadcast: usize,
+    in_sync_inconclusive: usize,
+    negatives: usize,
+    negatives_inconclusive: usize,
+    foreign: (usize, usize),
+    cross: (usize, usize),
+}
+
+type Row = (&'static str, &'static str, fn(&Figures) -> String);
+
+impl Figures {
+    fn of(positives: &[&Positive], negatives: &[&Negative]) -> Figures {
+        let errors: Vec<f64> =
+            positives.iter().filter_map(|p| p.result.offset_ms.map(|o| o - p.shift_ms)).collect();
+        let abs_errors: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
+        let within = |limit: f64| {
+            positives
+                .iter()
+                .filter(|p| p.result.offset_ms.is_some_and(|o| (o - p.shift_ms).abs() <= limit))
+                .count()
+        };
+        let unshifted: HashMap<&str, f64> = positives
+            .iter()
+            .filter(|p| p.shift_ms == 0.0)
+            .filter_map(|p| p.result.offset_ms.map(|o| (p.id.as_str(), o)))
+            .collect();
+        let relative_22 = positives
+            .iter()
+            .filter(|p| match (p.result.offset_ms, unshifted.get(p.id.as_str())) {
+                (Some(o), Some(base)) => (o - base - p.shift_ms).abs() <= 22.0,
+                _ => false,
+            })
+            .count();
+        let in_sync: Vec<&&Positive> = positives.iter().filter(|p| p.shift_ms == 0.0).collect();
+        let rejected = |kind: Option<&str>| {
+            let of: Vec<&&Negative> =
+                negatives.iter().filter(|n| kind.is_none_or(|k| n.kind == k)).collect();
+            (of.iter().filter(|n| n.result.offset_ms.is_none()).count(), of.len())
+        };
+        let (negatives_inconclusive, negatives) = rejected(None);
+        Figures {
+            estimates: positives.len(),
+            within_40: within(40.0),
+            within_22: within(22.0),
+            median_abs_error_ms: percentile(&abs_errors, 0.5),
+            bias_ms: percentile(&errors, 0.5),
+            inconclusive: positives.iter().filter(|p| p.result.offset_ms.is_none()).count(),
+            relative_22,
+            in_sync: in_sync.len(),
+            in_sync_failing_broadcast: in_sync
+                .iter()
+                .filter(|p| {
+                    p.result
+                        .offset_ms
+                        .is_some_and(|o| !(-BROADCAST_LATE_MS..=BROADCAST_EARLY_MS).contains(&o))
+                })
+                .count(),
+            in_sync_inconclusive: in_sync.iter().filter(|p| p.result.offset_ms.is_none()).count(),
+            negatives,
+            negatives_inconclusive,
+            foreign: rejected(Some("foreign")),
+            cross: rejected(Some("cross")),
+        }
+    }
+
+    const ROWS: [Row; 11] = [
+        ("estimates within ±40 ms", "≥ 75% (goal 95%)", |f| share(f.within_40, f.estimates)),
+        ("estimates within ±22 ms", "≥ 50% (goal 85%)", |f| share(f.within_22, f.estimates)),
+        ("median absolute error (conclusive)", "≤ 10 ms", |f| {
+            format!("{:.1} ms", f.median_abs_error_ms)
+        }),
+        ("bias (median signed error)", "", |f| format!("{:+.1} ms", f.bias_ms)),
+        ("inconclusive positives", "", |f| share(f.inconclusive, f.estimates)),
+        ("shifts followed within ±22 ms of the unshifted estimate", "", |f| {
+            share(f.relative_22, f.estimates)
+        }),
+        ("in-sync clips failing broadcast", "0", |f| share(f.in_sync_failing_broadcast, f.in_sync)),
+        ("in-sync clips inconclusive", "≤ 15%", |f| share(f.in_sync_inconclusive, f.in_sync)),
+        ("negatives inconclusive", "≥ 95%", |f| share(f.negatives_inconclusive, f.negatives)),
+        ("foreign audio inconclusive", "≥ 95%", |f| share(f.foreign.0, f.foreign.1)),
+        ("cross pairs inconclusive", "≥ 95%", |f| share(f.cross.0, f.cross.1)),
+    ];
+
+    /// The all-clips figures as fractions, for scripts and the pinned regression test.
+    fn summary(&self) -> serde_json::Value {
+        let frac = |n: usize, of: usize| n as f64 / of.max(1) as f64;
+        serde_json::json!({
+            "within_40": frac(self.within_40, self.estimates),
+            "within_22": frac(self.within_22, self.estimates),
+            "median_abs_error_ms": self.median_abs_error_ms,
+            "in_sync_inconclusive": frac(self.in_sync_inconclusive, self.in_sync),
+            "in_sync_failing_broadcast": frac(self.in_sync_failing_broadcast, self.in_sync),
+            "negatives_inconclusive": frac(self.negatives_inconclusive, self.negatives),
+        })
+    }
+}
+
 struct Positive {
     id: String,
-    origin: String,
     shift_ms: f64,
     baked: bool,
     result: ContentEstimate,
@@ -207,7 +335,6 @@ fn main() {
             };
             Some(Positive {
                 id: clip.id.clone(),
-                origin: clip.origin.clone(),
                 shift_ms,
                 baked: is_baked,
                 result: estimate(&audio, lips, &options),
@@ -216,7 +343,7 @@ fn main() {
         .collect();
 
     // Negatives: (video, audio source, kind).
-    let mut negatives: Vec<(String, String, &str, Option<f64>, String)> = Vec::new();
+    let mut negatives: Vec<Negative> = Vec::new();
     let same_recording =
         |a: &str, b: &str| SAME_RECORDING.iter().any(|g| g.contains(&a) && g.contains(&b));
     let mut pairs: Vec<(&str, &str, &str)> =
@@ -235,52 +362,38 @@ fn main() {
             Some((audio, _, _)) if by_id[audio_id].role != "silent-video" => audio.clone(),
             _ => external(audio_id),
         };
-        let r = estimate(&audio, lips, &options);
-        negatives.push((
-            video.into(),
-            audio_id.into(),
-            kind,
-            r.details.z,
-            r.offset_ms.map_or("inconclusive".into(), |o| format!("{o:+.0} ms")),
-        ));
+        let result = estimate(&audio, lips, &options);
+        negatives.push(Negative { video: video.into(), audio: audio_id.into(), kind, result });
     }
     for clip in clips.iter().filter(|c| c.role == "no-speech") {
         let Some((audio, lips, _)) = measured.get(clip.id.as_str()) else { continue };
-        let r = estimate(audio, lips, &options);
-        negatives.push((
-            clip.id.clone(),
-            clip.id.clone(),
-            "no-speech",
-            r.details.z,
-            r.offset_ms.map_or(format!("inconclusive: {}", r.reason), |o| format!("{o:+.0} ms")),
-        ));
+        let result = estimate(audio, lips, &options);
+        negatives.push(Negative {
+            video: clip.id.clone(),
+            audio: clip.id.clone(),
+            kind: "no-speech",
+            result,
+        });
     }
 
-    // The table.
-    let errors: Vec<f64> =
-        positives.iter().filter_map(|p| p.result.offset_ms.map(|o| o - p.shift_ms)).collect();
-    let within = |limit: f64, of: &[&Positive]| {
-        of.iter()
-            .filter(|p| p.result.offset_ms.is_some_and(|o| (o - p.shift_ms).abs() <= limit))
-            .count()
-    };
-    let all: Vec<&Positive> = positives.iter().collect();
-    let real: Vec<&Positive> = positives.iter().filter(|p| p.origin == "real").collect();
-    let generated: Vec<&Positive> = positives.iter().filter(|p| p.origin == "generated").collect();
-    let unshifted: HashMap<&str, f64> = positives
+    // The table: every figure for all clips and for each population.
+    let populations: [(&str, Membership); 5] = [
+        ("all", |_| true),
+        ("real", |c| c.origin == "real"),
+        ("generated", |c| c.origin == "generated"),
+        ("< 10 s", |c| c.duration_s < SHORT_CLIP_S),
+        ("≥ 10 s", |c| c.duration_s >= SHORT_CLIP_S),
+    ];
+    let columns: Vec<Figures> = populations
         .iter()
-        .filter(|p| p.shift_ms == 0.0)
-        .filter_map(|p| p.result.offset_ms.map(|o| (p.id.as_str(), o)))
-        .collect();
-    let relative_22 = positives
-        .iter()
-        .filter(|p| match (p.result.offset_ms, unshifted.get(p.id.as_str())) {
-            (Some(o), Some(base)) => (o - base - p.shift_ms).abs() <= 22.0,
-            _ => false,
+        .map(|(_, member)| {
+            let of: Vec<&Positive> =
+                positives.iter().filter(|p| member(by_id[p.id.as_str()])).collect();
+            let negs: Vec<&Negative> =
+                negatives.iter().filter(|n| member(by_id[n.video.as_str()])).collect();
+            Figures::of(&of, &negs)
         })
-        .count();
-    let mut abs_errors: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
-    abs_errors.sort_by(f64::total_cmp);
+        .collect();
     println!(
         "content mode on {} ({} talk clips, {} estimates; min_z {}, lip lead {} ms, phones {})",
         args.corpus.display(),
@@ -291,58 +404,18 @@ fn main() {
         if cfg!(feature = "phonetic") { "on" } else { "off" }
     );
     println!();
-    println!("| measure | result | target |");
-    println!("|---|---|---|");
-    println!("| estimates within ±40 ms | {} | ≥ 95% |", share(within(40.0, &all), all.len()));
-    println!("| estimates within ±22 ms | {} | ≥ 85% |", share(within(22.0, &all), all.len()));
-    println!(
-        "| median absolute error (conclusive estimates) | {:.1} ms | ≤ 10 ms |",
-        percentile(&abs_errors, 0.5)
-    );
-    println!("| bias (median signed error) | {:+.1} ms | |", percentile(&errors, 0.5));
-    println!(
-        "| inconclusive positives | {} | |",
-        share(positives.iter().filter(|p| p.result.offset_ms.is_none()).count(), positives.len())
-    );
-    println!(
-        "| within ±40 ms: real / generated | {} / {} | |",
-        share(within(40.0, &real), real.len()),
-        share(within(40.0, &generated), generated.len())
-    );
-    println!(
-        "| shifts followed within ±22 ms of the clip's own unshifted estimate | {} | |",
-        share(relative_22, all.len())
-    );
-    for (label, kind) in
-        [("foreign audio", "foreign"), ("cross pairs", "cross"), ("no-speech clips", "no-speech")]
-    {
-        let of: Vec<_> = negatives.iter().filter(|n| n.2 == kind).collect();
-        let rejected = of.iter().filter(|n| n.4.starts_with("inconclusive")).count();
-        println!("| negatives inconclusive: {label} | {} | ≥ 95% |", share(rejected, of.len()));
+    let header: Vec<&str> = populations.iter().map(|(name, _)| *name).collect();
+    println!("| measure | {} | target |", header.join(" | "));
+    println!("|---|{}---|", "---|".repeat(header.len()));
+    for (label, target, cell) in Figures::ROWS {
+        let cells: Vec<String> = columns.iter().map(cell).collect();
+        println!("| {label} | {} | {target} |", cells.join(" | "));
     }
-    for origin in ["real", "generated"] {
-        let of: Vec<_> =
-            negatives.iter().filter(|n| by_id[n.0.as_str()].origin == origin).collect();
-        let rejected = of.iter().filter(|n| n.4.starts_with("inconclusive")).count();
-        println!(
-            "| negatives inconclusive: {origin} videos | {} | ≥ 95% |",
-            share(rejected, of.len())
-        );
-    }
-    let in_sync: Vec<&Positive> = positives.iter().filter(|p| p.shift_ms == 0.0).collect();
-    let failing = in_sync
-        .iter()
-        .filter(|p| {
-            p.result
-                .offset_ms
-                .is_some_and(|o| !(-BROADCAST_LATE_MS..=BROADCAST_EARLY_MS).contains(&o))
-        })
-        .count();
-    let inconclusive = in_sync.iter().filter(|p| p.result.offset_ms.is_none()).count();
-    println!("| in-sync talk clips failing broadcast | {} | ≤ 2% |", share(failing, in_sync.len()));
-    println!("| in-sync talk clips inconclusive | {} | |", share(inconclusive, in_sync.len()));
+    println!();
+    println!("summary: {}", serde_json::to_string(&columns[0].summary()).expect("figures"));
 
     // Calibration.
+    let in_sync: Vec<&Positive> = positives.iter().filter(|p| p.shift_ms == 0.0).collect();
     let raw: Vec<f64> = in_sync.iter().filter_map(|p| p.result.details.raw_offset_ms).collect();
     println!();
     println!(
@@ -352,7 +425,7 @@ fn main() {
         percentile(&raw, 0.75),
         raw.len()
     );
-    let neg_z: Vec<f64> = negatives.iter().filter_map(|n| n.3).collect();
+    let neg_z: Vec<f64> = negatives.iter().filter_map(|n| n.result.details.z).collect();
     let pos_z: Vec<f64> = positives.iter().filter_map(|p| p.result.details.z).collect();
     let z95 = percentile(&neg_z, 0.95);
     println!(
@@ -370,21 +443,61 @@ fn main() {
             .map(|p| p.result.offset_ms.map_or("  -".into(), |o| format!("{:+.0}", o - p.shift_ms)))
             .collect();
         println!(
-            "  {:<22} {:<9} {:>10} z {:>5.1}  {}",
+            "  {:<22} {:<9} {:>10} z {:>5.1}  {}{}",
             clip.id,
             clip.origin,
             base.result.offset_ms.map_or("inconcl.".into(), |o| format!("{o:+.0} ms")),
             base.result.details.z.unwrap_or(f64::NAN),
-            errors.join(" ")
+            errors.join(" "),
+            if base.result.offset_ms.is_none() {
+                format!("  ({})", base.result.reason)
+            } else {
+                String::new()
+            }
         );
     }
     println!();
     println!("negatives:");
-    for (video, audio, kind, z, result) in &negatives {
+    for n in &negatives {
         println!(
-            "  {kind:<9} {video:<22} + {audio:<22} z {:>5.1}  {result}",
-            z.unwrap_or(f64::NAN)
+            "  {:<9} {:<22} + {:<22} z {:>5.2}  {}",
+            n.kind,
+            n.video,
+            n.audio,
+            n.result.details.z.unwrap_or(f64::NAN),
+            n.result.offset_ms.map_or("inconclusive".into(), |o| format!("{o:+.0} ms"))
         );
     }
     eprintln!("eval took {:.0} s", started.elapsed().as_secs_f64());
+    if let Some(pins) = &args.check {
+        let off = check_pins(pins, &columns[0].summary());
+        if off > 0 {
+            eprintln!("{off} figure(s) moved past their pinned tolerance ({})", pins.display());
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Prints each pinned figure against the measured one; returns how many are out of tolerance.
+fn check_pins(pins: &Path, summary: &serde_json::Value) -> usize {
+    let text = std::fs::read_to_string(pins).unwrap_or_else(|e| panic!("{}: {e}", pins.display()));
+    let pinned: HashMap<String, (f64, f64)> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", pins.display()));
+    let mut names: Vec<&String> = pinned.keys().collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|name| {
+            let (value, tolerance) = pinned[*name];
+            let measured = summary[name.as_str()]
+                .as_f64()
+                .unwrap_or_else(|| panic!("the eval has no figure {name}"));
+            let ok = (measured - value).abs() <= tolerance;
+            println!(
+                "pinned {name}: {measured:.3} against {value:.3} ± {tolerance} {}",
+                if ok { "ok" } else { "MOVED" }
+            );
+            !ok
+        })
+        .count()
 }

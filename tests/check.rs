@@ -235,3 +235,29 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("needs a unit"), "{stderr}");
 }
+
+#[test]
+fn lips_that_do_not_follow_the_words_score_low_and_say_where() {
+    let clip = talking_sample(0);
+    let (_, reports, _) = json_reports(&[clip.to_str().unwrap()]);
+    let matched = reports[0]["content"]["match_score"].as_f64().unwrap();
+    assert!(matched > 75.0, "in-sync sample scored {matched}");
+    assert!(reports[0]["windows"].as_array().unwrap().iter().all(|w| w["match_score"].is_number()));
+
+    // The same mouth against the speech played backwards: the rhythm of speech, other words.
+    let reversed = work_dir().join("reversed.wav");
+    ffmpeg(&["-i", speech_wav().to_str().unwrap(), "-af", "areverse", reversed.to_str().unwrap()]);
+    let (code, reports, _) =
+        json_reports(&[clip.to_str().unwrap(), "--audio", reversed.to_str().unwrap()]);
+    let report = &reports[0];
+    assert_valid(&validator(), report);
+    assert_eq!(code, 3, "{}", report["reason"]);
+    let score = report["content"]["match_score"].as_f64().unwrap();
+    assert!(score < 25.0, "reversed speech scored {score}");
+    let warnings: Vec<&str> =
+        report["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with("lips do not follow the speech from 0:0")),
+        "{warnings:?}"
+    );
+}

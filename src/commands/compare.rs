@@ -174,6 +174,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
             offset_ms: w.segment.and(w.offset_s).map(relative_ms),
             confidence: w.confidence,
             uncertainty_ms: None,
+            match_score: None,
         })
         .collect();
     let main = audio.main.map(|m| &audio.segments[m]);

@@ -27,10 +27,10 @@
 //! speaker across cuts) is tried, and the one whose lips match the audio best is the speaker.
 
 use super::line::{fit_offset_line, LineRules, Z_95};
-use super::significance::{median_and_sigma, robust_z};
+use super::significance::median_and_sigma;
 use crate::correlate::{peak, Correlator};
 use crate::features::audio::AudioFeatures;
-use crate::features::face::{LipSeries, LipTrack};
+use crate::features::face::{LipSample, LipSeries, LipTrack};
 use crate::report::{CorrelationCurve, Drift, Signal, SignalPair, Window};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -48,8 +48,13 @@ pub const DEFAULT_SEARCH_MS: f64 = 500.0;
 pub const DEFAULT_WINDOW_S: f64 = 8.0;
 pub const DEFAULT_HOP_S: f64 = 2.0;
 /// Default confidence threshold: a peak this many null standard deviations above the null
-/// peaks' mean counts as a match (calibrated on the corpus, see the README).
-pub const DEFAULT_MIN_Z: f64 = 2.2;
+/// peaks' mean counts as a match (calibrated on the corpus: above all but one of 98 clips with
+/// foreign or other clips' audio, whose 95th percentile is 1.7; see the README).
+pub const DEFAULT_MIN_Z: f64 = 2.0;
+/// A peak this close to either end of the search range (feature frames: 50 ms) is taken as at
+/// the edge: the curve may still rise beyond it, and a short clip's few overlapping frames at
+/// large lags make chance peaks there.
+const EDGE_MARGIN_LAGS: usize = 5;
 /// Moving-average length (feature frames) that smooths every signal.
 pub const SMOOTH_FRAMES: usize = 5;
 /// Moving-average length (feature frames) subtracted from every signal (a high-pass).
@@ -58,6 +63,14 @@ pub const DETREND_FRAMES: usize = 41;
 pub const NULL_TRACKS: usize = 24;
 /// Windows search this far (ms) around the whole-clip lag.
 pub const WINDOW_PRIOR_MS: f64 = 100.0;
+/// Match score anchors (see [`match_score`]): a peak this many null standard deviations above
+/// chance scores [`UNMATCHED_SCORE`] (the 95th percentile of the corpus's clips with foreign or
+/// other clips' audio)...
+pub const UNRELATED_Z: f64 = 1.7;
+/// ...and this many scores 100 − [`UNMATCHED_SCORE`] (the median in-sync corpus talk clip).
+pub const MATCHED_Z: f64 = 2.9;
+/// Windows scoring below this are reported as lips that do not follow the speech.
+pub const UNMATCHED_SCORE: f64 = 25.0;
 /// Slope of the logistic that maps z to a 0–1 confidence (0.5 at `min_z`).
 const CONFIDENCE_SLOPE: f64 = 2.0;
 /// Lip samples further apart than this are not interpolated across (a gap in the face track).
@@ -134,6 +147,19 @@ pub struct ContentDetails {
     pub search_ms: f64,
     pub window_s: f64,
     pub hop_s: f64,
+    /// How well the lips follow the speech, 0–100 whatever the offset ([`match_score`]).
+    #[serde(default)]
+    pub match_score: Option<f64>,
+    /// Where the lips do not follow the speech (windows scored below [`UNMATCHED_SCORE`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<Span>,
+}
+
+/// A stretch of the clip, in presentation seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub start_s: f64,
+    pub end_s: f64,
 }
 
 /// The measurement, ready for a [`crate::report::Report`].
@@ -210,8 +236,8 @@ pub fn estimate(
         None => "largest face".to_string(),
     });
     out.details.z = Some(whole.z);
-    out.details.null_mean = Some(whole.null_mean);
-    out.details.null_sd = Some(whole.null_sd);
+    out.details.null_mean = Some(whole.null.mean);
+    out.details.null_sd = Some(whole.null.sd);
     out.details.peak_correlation = whole.peak.map(|p| p.value);
     out.details.raw_offset_ms = whole.peak.map(|p| -p.lag * ms_per_lag);
     out.confidence = logistic(CONFIDENCE_SLOPE * (whole.z - options.min_z));
@@ -220,7 +246,7 @@ pub fn estimate(
         lags_ms: (0..whole.curve.len()).map(|i| to_offset_ms(i as f64 - max_lag as f64)).collect(),
         scores: whole.curve.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect(),
         peak_ms: None,
-        noise_level: Some(whole.null_mean + options.min_z * whole.null_sd),
+        noise_level: Some(whole.null.mean + options.min_z * whole.null.sd),
     });
     out.signals = Some(SignalPair {
         audio: Signal::uniform(
@@ -240,6 +266,25 @@ pub fn estimate(
                 .collect(),
         ),
     });
+
+    // The lips are matched window by window whatever the outcome, so that a clip whose lips
+    // do not follow the words can say where; offsets are read only near a conclusive lag.
+    let conclusive_lag = whole.peak.filter(|_| whole.z >= options.min_z && !whole.at_edge);
+    let measured =
+        windows(&audio_signals, &lip, audio, conclusive_lag.map(|p| p.lag), max_lag, options);
+    out.details.match_score = Some(match_score(whole.z));
+    out.details.unmatched = unmatched_spans(&measured);
+    out.windows = measured
+        .iter()
+        .map(|w| Window {
+            start_s: w.start_s,
+            end_s: w.end_s,
+            offset_ms: w.lag.map(to_offset_ms),
+            confidence: w.confidence,
+            uncertainty_ms: None,
+            match_score: w.z.map(match_score),
+        })
+        .collect();
 
     let Some(peak) = whole.peak else {
         out.reason = "the lips and the audio do not overlap enough to compare".to_string();
@@ -262,16 +307,6 @@ pub fn estimate(
         return out;
     }
 
-    out.windows = windows(&audio_signals, &lip, audio, peak.lag, max_lag, options)
-        .into_iter()
-        .map(|w| Window {
-            start_s: w.start_s,
-            end_s: w.end_s,
-            offset_ms: w.lag.map(to_offset_ms),
-            confidence: w.confidence,
-            uncertainty_ms: None,
-        })
-        .collect();
     let window_uncertainty = window_scatter_ms(&out.windows);
     for window in out.windows.iter_mut().filter(|w| w.offset_ms.is_some()) {
         window.uncertainty_ms = Some(window_uncertainty);
@@ -313,6 +348,30 @@ pub fn estimate(
     out
 }
 
+/// The match score (0–100) of a correlation peak `z` null standard deviations above chance:
+/// a logistic through [`UNRELATED_Z`] (score [`UNMATCHED_SCORE`]) and [`MATCHED_Z`] (score
+/// 100 − [`UNMATCHED_SCORE`]). It says how well the lips follow the words whatever the
+/// offset, as LSE-C does for lip-sync models; the scale is fixed, so scores compare across
+/// clips, runs and versions that keep these constants.
+pub fn match_score(z: f64) -> f64 {
+    let odds = (100.0 - UNMATCHED_SCORE) / UNMATCHED_SCORE;
+    let slope = 2.0 * odds.ln() / (MATCHED_Z - UNRELATED_Z);
+    100.0 * logistic(slope * (z - (UNRELATED_Z + MATCHED_Z) / 2.0))
+}
+
+/// Stretches where the measured windows' lips do not follow the speech (match score below
+/// [`UNMATCHED_SCORE`]), overlapping windows merged.
+fn unmatched_spans(windows: &[WindowLag]) -> Vec<Span> {
+    let mut spans: Vec<Span> = Vec::new();
+    for w in windows.iter().filter(|w| w.z.is_some_and(|z| match_score(z) < UNMATCHED_SCORE)) {
+        match spans.last_mut() {
+            Some(last) if w.start_s <= last.end_s => last.end_s = last.end_s.max(w.end_s),
+            _ => spans.push(Span { start_s: w.start_s, end_s: w.end_s }),
+        }
+    }
+    spans
+}
+
 /// The 95% half-width of one window's offset, from how the measured windows scatter (robust:
 /// MAD), never below [`UNCERTAINTY_FLOOR_MS`]; with fewer than three windows, 2.5 times that.
 fn window_scatter_ms(windows: &[Window]) -> f64 {
@@ -340,11 +399,18 @@ fn candidate_tracks(lips: &LipSeries) -> Vec<&LipTrack> {
     candidates
 }
 
-/// The audio signals correlated: speech-band and formant-band loudness, the first formant's
-/// frequency and, where phones were recognised, the mouth opening they imply; preprocessed.
+/// The audio signals correlated: the loudness of the speech band and of three formant bands,
+/// the first formant's frequency and, where phones were recognised, the mouth opening they
+/// imply; preprocessed.
 fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f64>> {
     let ones = vec![1.0; audio.len()];
-    let mut signals = vec![&audio.speech_db, &audio.formant_db, &audio.f1_centroid_hz];
+    let mut signals = vec![
+        &audio.speech_db,
+        &audio.formant_db,
+        &audio.mid_db,
+        &audio.high_db,
+        &audio.f1_centroid_hz,
+    ];
     if !audio.phone_opening.is_empty() {
         signals.push(&audio.phone_opening);
     }
@@ -359,15 +425,25 @@ fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f64>> {
 
 /// Lip signals on the audio's feature frames, with the mask of frames that have a face.
 struct LipSignals {
-    /// Inner lip gap, preprocessed (an array so that more lip features can join).
-    signals: [Vec<f64>; 1],
+    /// Inner lip gap, outer lip gap and outer lip area, preprocessed.
+    signals: [Vec<f64>; LIP_SIGNALS],
     mask: Vec<f64>,
+}
+
+/// How many lip measurements are correlated (see [`lip_values`]).
+const LIP_SIGNALS: usize = 3;
+
+/// The lip measurements of one sample that are correlated with the speech: each moves with the
+/// mouth's opening in its own way (the inner gap closes fully at a lip closure, the outer gap
+/// and area also follow the jaw and rounding), so together they are less noisy than one.
+fn lip_values(sample: &LipSample) -> [f64; LIP_SIGNALS] {
+    [sample.opening, sample.outer_gap, sample.outer_area].map(f64::from)
 }
 
 impl LipSignals {
     fn on_grid(track: &LipTrack, frame_times_s: &[f64], audio: &AudioFeatures) -> LipSignals {
         let n = audio.len();
-        let mut raw = [vec![0.0; n]];
+        let mut raw: [Vec<f64>; LIP_SIGNALS] = std::array::from_fn(|_| vec![0.0; n]);
         let mut mask = vec![0.0; n];
         let mut i = 0;
         for j in 0..n {
@@ -384,12 +460,23 @@ impl LipSignals {
                 continue;
             }
             let w = (t - t0) / (t1 - t0);
-            let (x, y) = (f64::from(a.opening), f64::from(b.opening));
-            raw[0][j] = x + w * (y - x);
+            for (signal, (x, y)) in
+                raw.iter_mut().zip(lip_values(&a).into_iter().zip(lip_values(&b)))
+            {
+                signal[j] = x + w * (y - x);
+            }
             mask[j] = 1.0;
         }
         let signals = raw.map(|s| preprocess(&s, &mask));
         LipSignals { signals, mask }
+    }
+
+    /// The signals over `range` of the frames.
+    fn slice(&self, range: std::ops::Range<usize>) -> LipSignals {
+        LipSignals {
+            signals: self.signals.each_ref().map(|s| s[range.clone()].to_vec()),
+            mask: self.mask[range].to_vec(),
+        }
     }
 
     /// The same signals rolled by `shift` frames and optionally reversed: a null track.
@@ -447,27 +534,19 @@ fn preprocess(values: &[f64], mask: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Mean masked normalised cross-correlation of every audio signal with every lip signal over
-/// frames `range`. Lag `k`: audio at `t + k` against lips at `t`.
+/// Mean masked normalised cross-correlation of every audio signal with every lip signal (all
+/// of the same length). Lag `k`: audio at `t + k` against lips at `t`.
 fn mean_correlation(
     correlator: &mut Correlator,
-    audio: &[Vec<f64>],
+    audio: &[&[f64]],
     lip: &LipSignals,
-    range: std::ops::Range<usize>,
     max_lag: usize,
 ) -> Vec<f64> {
-    let ones = vec![1.0; range.len()];
-    let mask = &lip.mask[range.clone()];
+    let ones = vec![1.0; lip.mask.len()];
     let mut total = vec![0.0; 2 * max_lag + 1];
     for a in audio {
         for b in &lip.signals {
-            let curve = correlator.normalized_masked(
-                &a[range.clone()],
-                &ones,
-                &b[range.clone()],
-                mask,
-                max_lag,
-            );
+            let curve = correlator.normalized_masked(a, &ones, b, &lip.mask, max_lag);
             total.iter_mut().zip(&curve.values).for_each(|(t, v)| *t += v);
         }
     }
@@ -475,15 +554,50 @@ fn mean_correlation(
     total.iter().map(|t| t / pairs).collect()
 }
 
+/// How a correlation peak stands against chance: the peaks of the same audio against
+/// [`NULL_TRACKS`] copies of the lips rolled in time (and reversed), which keep the lips'
+/// rhythm and lose their link to the words.
+struct Null {
+    mean: f64,
+    sd: f64,
+}
+
+impl Null {
+    fn of(audio: &[&[f64]], lip: &LipSignals, max_lag: usize) -> Null {
+        let n = lip.mask.len();
+        // Rolling a short stretch by less than the search range would keep part of the match.
+        let short = n < MIN_ROLL_FRAMES;
+        let peaks: Vec<f64> = (0..NULL_TRACKS)
+            .into_par_iter()
+            .map_init(Correlator::new, |correlator, k| {
+                let shift =
+                    if short { k * n / NULL_TRACKS } else { (k + 1) * n / (NULL_TRACKS + 1) };
+                let null = lip.scrambled(shift, short || k % 2 == 1);
+                let curve = mean_correlation(correlator, audio, &null, max_lag);
+                finite_argmax(&curve).map_or(0.0, |i| curve[i])
+            })
+            .collect();
+        let mean = peaks.iter().sum::<f64>() / peaks.len() as f64;
+        let sd = (peaks.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / (peaks.len() - 1) as f64)
+            .sqrt()
+            .max(1e-6);
+        Null { mean, sd }
+    }
+
+    /// Null standard deviations of `value` above the null peaks' mean.
+    fn z(&self, value: f64) -> f64 {
+        (value - self.mean) / self.sd
+    }
+}
+
 struct WholeClip {
     curve: Vec<f64>,
     /// Fractional lag (frames) and height of the highest peak.
     peak: Option<peak::Peak>,
-    /// The highest value is at the first or last lag.
+    /// The highest value is within [`EDGE_MARGIN_LAGS`] of the first or last lag.
     at_edge: bool,
     z: f64,
-    null_mean: f64,
-    null_sd: f64,
+    null: Null,
 }
 
 /// Highest finite value of a curve and its index.
@@ -494,47 +608,37 @@ fn finite_argmax(values: &[f64]) -> Option<usize> {
 }
 
 fn whole_clip(audio: &[Vec<f64>], lip: &LipSignals, max_lag: usize) -> WholeClip {
-    let n = lip.mask.len();
-    let mut correlator = Correlator::new();
-    let curve = mean_correlation(&mut correlator, audio, lip, 0..n, max_lag);
+    let audio: Vec<&[f64]> = audio.iter().map(Vec::as_slice).collect();
+    let curve = mean_correlation(&mut Correlator::new(), &audio, lip, max_lag);
     let index = finite_argmax(&curve);
     let peak = index.map(|i| {
         let refined = peak::refine_quadratic5(&curve, i);
         peak::Peak { lag: refined.position - max_lag as f64, value: refined.value }
     });
-    let at_edge = index.is_some_and(|i| i == 0 || i == curve.len() - 1);
-    let null_peaks: Vec<f64> = (0..NULL_TRACKS)
-        .into_par_iter()
-        .map_init(Correlator::new, |correlator, k| {
-            let short = n < MIN_ROLL_FRAMES;
-            let shift = if short { k * n / NULL_TRACKS } else { (k + 1) * n / (NULL_TRACKS + 1) };
-            let null = lip.scrambled(shift, short || k % 2 == 1);
-            let curve = mean_correlation(correlator, audio, &null, 0..n, max_lag);
-            finite_argmax(&curve).map_or(0.0, |i| curve[i])
-        })
-        .collect();
-    let null_mean = null_peaks.iter().sum::<f64>() / null_peaks.len() as f64;
-    let null_sd = (null_peaks.iter().map(|p| (p - null_mean).powi(2)).sum::<f64>()
-        / (null_peaks.len() - 1) as f64)
-        .sqrt()
-        .max(1e-6);
-    let z = peak.map_or(f64::NEG_INFINITY, |p| (p.value - null_mean) / null_sd);
-    WholeClip { curve, peak, at_edge, z, null_mean, null_sd }
+    let margin = EDGE_MARGIN_LAGS.min(curve.len() / 2);
+    let at_edge = index.is_some_and(|i| i < margin || i + margin >= curve.len());
+    let null = Null::of(&audio, lip, max_lag);
+    let z = peak.map_or(f64::NEG_INFINITY, |p| null.z(p.value));
+    WholeClip { curve, peak, at_edge, z, null }
 }
 
 struct WindowLag {
     start_s: f64,
     end_s: f64,
+    /// The offset's lag, read near the whole clip's when that is conclusive.
     lag: Option<f64>,
     confidence: f64,
+    /// How the window's best match at any lag stands against chance; `None` where the window
+    /// has too little face or speech to be measured.
+    z: Option<f64>,
 }
 
-/// Per-window lags near the whole-clip lag `prior_lag`.
+/// Per-window match against chance and, where `prior_lag` is known, lags near it.
 fn windows(
     audio: &[Vec<f64>],
     lip: &LipSignals,
     features: &AudioFeatures,
-    prior_lag: f64,
+    prior_lag: Option<f64>,
     max_lag: usize,
     options: &ContentOptions,
 ) -> Vec<WindowLag> {
@@ -553,6 +657,7 @@ fn windows(
                 end_s: features.time_of(start + len - 1),
                 lag: None,
                 confidence: 0.0,
+                z: None,
             };
             let face_share = lip.mask[range.clone()].iter().sum::<f64>() / len as f64;
             let speech_s =
@@ -560,7 +665,13 @@ fn windows(
             if face_share < MIN_WINDOW_FACE_SHARE || speech_s < MIN_WINDOW_SPEECH_S {
                 return window;
             }
-            let curve = mean_correlation(correlator, audio, lip, range, max_lag);
+            let audio: Vec<&[f64]> = audio.iter().map(|a| &a[range.clone()]).collect();
+            let lip = lip.slice(range);
+            let curve = mean_correlation(correlator, &audio, &lip, max_lag);
+            let Some(best) = finite_argmax(&curve) else { return window };
+            let null = Null::of(&audio, &lip, max_lag);
+            window.z = Some(null.z(curve[best]));
+            let Some(prior_lag) = prior_lag else { return window };
             let near = |i: usize| ((i as f64 - max_lag as f64) - prior_lag).abs() <= prior;
             let Some(best) = (0..curve.len())
                 .filter(|&i| near(i) && curve[i].is_finite())
@@ -568,7 +679,7 @@ fn windows(
             else {
                 return window;
             };
-            let z = robust_z(&curve, curve[best]);
+            let z = null.z(curve[best]);
             window.confidence = logistic(CONFIDENCE_SLOPE * (z - options.min_z));
             if z >= options.min_z {
                 let refined = peak::refine_quadratic5(&curve, best);
@@ -577,4 +688,38 @@ fn windows(
             window
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_match_score_scale_is_anchored_where_documented() {
+        assert!((match_score(UNRELATED_Z) - UNMATCHED_SCORE).abs() < 1e-9);
+        assert!((match_score(MATCHED_Z) - (100.0 - UNMATCHED_SCORE)).abs() < 1e-9);
+        assert!((match_score((UNRELATED_Z + MATCHED_Z) / 2.0) - 50.0).abs() < 1e-9);
+        assert!(match_score(-3.0) < 2.0 && match_score(10.0) > 98.0);
+        assert!(match_score(f64::NEG_INFINITY) == 0.0);
+    }
+
+    fn window(start_s: f64, z: Option<f64>) -> WindowLag {
+        WindowLag { start_s, end_s: start_s + 2.0, lag: None, confidence: 0.0, z }
+    }
+
+    #[test]
+    fn unmatched_windows_merge_into_spans() {
+        let low = Some(UNRELATED_Z - 1.0);
+        let high = Some(MATCHED_Z);
+        let windows = [
+            window(0.0, high),
+            window(0.5, low),
+            window(1.0, low),
+            window(1.5, None),
+            window(4.0, high),
+            window(6.0, low),
+        ];
+        let spans = unmatched_spans(&windows);
+        assert_eq!(spans, [Span { start_s: 0.5, end_s: 3.0 }, Span { start_s: 6.0, end_s: 8.0 }]);
+    }
 }

@@ -161,6 +161,7 @@ pub fn estimate(flashes: &FlashAnalysis, beeps: &BeepAnalysis) -> PatternEstimat
             offset_ms: Some(e.offset_ms),
             confidence: if e.outlier { 0.0 } else { 1.0 },
             uncertainty_ms: None,
+            match_score: None,
         })
         .collect();
     details.missing_events = period.and_then(|p| missing_events(&details, p));

@@ -5,6 +5,8 @@
 //! - `speech_db`: log energy of the speech band (300–3000 Hz), the loudness of the voice;
 //! - `formant_db`: log energy of 1.5–3 kHz, where the second and third formants sit; it rises
 //!   as the mouth opens and spreads, and falls at lip closures more sharply than the whole band;
+//! - `mid_db` and `high_db`: log energy of 0.7–1.9 kHz (the first two formants as the jaw
+//!   opens) and of 1.9–4 kHz (upper formants and frication, cut off by a lip closure);
 //! - `onset`: the rise of `speech_db` from the previous frame (0 when falling);
 //! - `voiced`: voice activity, energy well above the clip's own noise floor.
 //!
@@ -26,11 +28,19 @@ pub const FRAME_S: f64 = 0.025;
 pub const SPEECH_BAND_HZ: (f64, f64) = (300.0, 3000.0);
 /// Band of `formant_db`.
 pub const FORMANT_BAND_HZ: (f64, f64) = (1500.0, 3000.0);
+/// Band of `mid_db`.
+pub const MID_BAND_HZ: (f64, f64) = (700.0, 1900.0);
+/// Band of `high_db`.
+pub const HIGH_BAND_HZ: (f64, f64) = (1900.0, 4000.0);
 /// Band of `f1_centroid_hz`: where the first formant moves as the jaw opens.
 pub const F1_BAND_HZ: (f64, f64) = (200.0, 1000.0);
 /// Log energies are floored this far below their 99th percentile.
 pub const DYNAMIC_RANGE_DB: f32 = 40.0;
-/// A frame is voiced when `speech_db` is this far above the noise floor (10th percentile)...
+/// The clip's noise floor is this quantile of `speech_db`: low enough to fall in a pause even
+/// in a clip that is nearly all speech (at the 10th percentile, a talking head with few pauses
+/// had its quieter syllables taken for noise).
+pub const NOISE_FLOOR_QUANTILE: f64 = 0.02;
+/// A frame is voiced when `speech_db` is this far above the noise floor...
 pub const VOICE_ABOVE_FLOOR_DB: f32 = 12.0;
 /// ...and no further than this below the loud end (99th percentile).
 pub const VOICE_BELOW_PEAK_DB: f32 = 35.0;
@@ -48,6 +58,8 @@ pub struct AudioFeatures {
     pub rate_hz: f64,
     pub speech_db: Vec<f32>,
     pub formant_db: Vec<f32>,
+    pub mid_db: Vec<f32>,
+    pub high_db: Vec<f32>,
     pub onset: Vec<f32>,
     /// Spectral centroid of [`F1_BAND_HZ`] in Hz: the first formant rises as the mouth opens.
     /// Unvoiced frames take the clip's median, so that silence adds nothing.
@@ -150,6 +162,8 @@ pub struct AudioFeatureExtractor {
     scratch: Vec<Complex<f64>>,
     speech_bins: (usize, usize),
     formant_bins: (usize, usize),
+    mid_bins: (usize, usize),
+    high_bins: (usize, usize),
     f1_bins: (usize, usize),
     bin_hz: f64,
     /// Samples not yet consumed by a full frame; starts with half a frame of silence so that
@@ -158,6 +172,8 @@ pub struct AudioFeatureExtractor {
     timeline: ChunkTimeline,
     speech_energy: Vec<f64>,
     formant_energy: Vec<f64>,
+    mid_energy: Vec<f64>,
+    high_energy: Vec<f64>,
     f1_centroid: Vec<f64>,
 }
 
@@ -184,12 +200,16 @@ impl AudioFeatureExtractor {
             window,
             speech_bins: band(SPEECH_BAND_HZ),
             formant_bins: band(FORMANT_BAND_HZ),
+            mid_bins: band(MID_BAND_HZ),
+            high_bins: band(HIGH_BAND_HZ),
             f1_bins: band(F1_BAND_HZ),
             bin_hz: rate / n as f64,
             pending: vec![0.0; frame_len / 2],
             timeline: ChunkTimeline::new(sample_rate),
             speech_energy: Vec::new(),
             formant_energy: Vec::new(),
+            mid_energy: Vec::new(),
+            high_energy: Vec::new(),
             f1_centroid: Vec::new(),
         }
     }
@@ -229,6 +249,8 @@ impl AudioFeatureExtractor {
         let scale = 1.0 / (self.frame_len as f64 * self.frame_len as f64);
         self.speech_energy.push(energy(self.speech_bins, &self.spectrum) * scale);
         self.formant_energy.push(energy(self.formant_bins, &self.spectrum) * scale);
+        self.mid_energy.push(energy(self.mid_bins, &self.spectrum) * scale);
+        self.high_energy.push(energy(self.high_bins, &self.spectrum) * scale);
         let (lo, hi) = self.f1_bins;
         let (weighted, total) =
             self.spectrum[lo..hi].iter().enumerate().fold((0.0, 0.0), |(w, t), (k, c)| {
@@ -253,6 +275,8 @@ impl AudioFeatureExtractor {
         }
         let speech_db = floored_db(&self.speech_energy);
         let formant_db = floored_db(&self.formant_energy);
+        let mid_db = floored_db(&self.mid_energy);
+        let high_db = floored_db(&self.high_energy);
         let onset = std::iter::once(0.0)
             .chain(speech_db.windows(2).map(|w| (w[1] - w[0]).max(0.0)))
             .collect();
@@ -276,6 +300,8 @@ impl AudioFeatureExtractor {
             rate_hz: f64::from(self.sample_rate) / self.hop as f64,
             speech_db,
             formant_db,
+            mid_db,
+            high_db,
             onset,
             f1_centroid_hz,
             voiced,
@@ -306,8 +332,8 @@ fn floored_db(energy: &[f64]) -> Vec<f32> {
 
 fn voice_activity(speech_energy: &[f64]) -> Vec<bool> {
     let db: Vec<f32> = speech_energy.iter().map(|&e| to_db(e)).collect();
-    let threshold =
-        (quantile(&db, 0.10) + VOICE_ABOVE_FLOOR_DB).max(quantile(&db, 0.99) - VOICE_BELOW_PEAK_DB);
+    let threshold = (quantile(&db, NOISE_FLOOR_QUANTILE) + VOICE_ABOVE_FLOOR_DB)
+        .max(quantile(&db, 0.99) - VOICE_BELOW_PEAK_DB);
     db.iter().map(|&v| v > threshold).collect()
 }
 

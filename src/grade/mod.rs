@@ -499,6 +499,7 @@ mod tests {
                 offset_ms: Some(offset),
                 confidence,
                 uncertainty_ms: None,
+                match_score: None,
             })
             .collect();
         report

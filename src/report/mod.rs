@@ -186,6 +186,10 @@ pub struct Window {
     /// counts a window outside a profile only when its whole interval is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty_ms: Option<f64>,
+    /// Content mode: how well the lips follow the speech in this window, 0–100 whatever the
+    /// offset (see `estimate::content::match_score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_score: Option<f64>,
 }
 
 /// The grade against one profile.

@@ -233,6 +233,7 @@ pub fn measure(clip: &Clip, options: &GradeOptions) -> Report {
             offset_ms: found.then_some(offset),
             confidence: score.clamp(0.0, 1.0),
             uncertainty_ms: None,
+            match_score: None,
         });
         start += HOP_S;
     }

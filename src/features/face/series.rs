@@ -7,8 +7,23 @@ use super::tracker::{FrameFaces, TrackId};
 pub struct LipSample {
     /// Inner lip gap in eye distances.
     pub opening: f32,
+    /// Outer lip gap in eye distances: follows the jaw even while the lips stay together.
+    pub outer_gap: f32,
+    /// Area inside the outer lip contour in squared eye distances: opening and rounding.
+    pub outer_area: f32,
     /// Face size: eye distance in frame pixels.
     pub eye_distance_px: f32,
+}
+
+impl LipSample {
+    pub fn from_features(lips: &super::LipFeatures) -> LipSample {
+        LipSample {
+            opening: lips.inner_gap,
+            outer_gap: lips.outer_gap,
+            outer_area: lips.outer_area,
+            eye_distance_px: lips.eye_distance_px,
+        }
+    }
 }
 
 /// One face through the clip: a sample for every frame (`None` where it was not seen).
@@ -69,10 +84,7 @@ impl LipSeries {
     pub fn push(&mut self, frame: &FrameFaces) {
         let index = self.frame_times_s.len();
         self.frame_times_s.push(frame.time_s);
-        let sample = |face: &super::FaceObservation| LipSample {
-            opening: face.lips.inner_gap,
-            eye_distance_px: face.lips.eye_distance_px,
-        };
+        let sample = |face: &super::FaceObservation| LipSample::from_features(&face.lips);
         for face in &frame.faces {
             let track = match self.tracks.iter().position(|t| t.id == Some(face.track)) {
                 Some(i) => &mut self.tracks[i],
