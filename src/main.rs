@@ -64,6 +64,11 @@ enum Command {
     /// audio sits (sub-sample), drift, splices, gain; with --video-ref also the video offset,
     /// dropped, repeated and frozen frames. Grades audio offset minus video offset.
     Compare(commands::compare::CompareArgs),
+    /// Correct a constant offset: write a copy of INPUT with its audio moved against the
+    /// picture (stream copy, nothing re-encoded), then measure and grade the copy.
+    ///
+    /// Exit code 0 when the fixed file passes, 1 when it fails, 3 when it cannot be measured.
+    Fix(commands::fix::FixArgs),
     /// Generate flash/beep test patterns, or measure a clip made from one.
     Pattern {
         #[command(subcommand)]
@@ -186,6 +191,18 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(outcome.exit_code())
         }
+        Command::Fix(args) => {
+            let outputs = args.output_args.options(&config);
+            outputs.check()?;
+            safe_write::check_output(&args.output)?;
+            let grading = args.grade.options(&config)?;
+            let plan = args.plan()?;
+            let fixed = commands::fix::run(&args.input, &args.output, &plan, &grading)?;
+            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+                print_stdout(&commands::fix::render_text(&fixed, &args.output))?;
+            }
+            Ok(emit(std::slice::from_ref(&fixed.after), &outputs)?.exit_code())
+        }
         Command::Pattern { command: PatternCommand::Generate(args) } => {
             let options = args.options();
             safe_write::check_output(&options.output)?;
@@ -230,6 +247,9 @@ impl Command {
                 .into_iter()
                 .chain(args.video_ref.as_deref())
                 .collect(),
+            Command::Fix(args) => {
+                std::iter::once(args.input.as_path()).chain(args.from_report.as_deref()).collect()
+            }
             Command::Pattern { command: PatternCommand::Generate(_) } => Vec::new(),
             Command::Pattern { command: PatternCommand::Analyze { input, .. } } => vec![input],
             Command::Report { reports, .. } => reports.iter().map(PathBuf::as_path).collect(),

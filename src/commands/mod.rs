@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod compare;
+pub mod fix;
 pub mod pattern;
 pub mod preflight;
 pub mod probe;
