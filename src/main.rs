@@ -166,7 +166,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 ProgressBar::hidden()
             };
             let options = args.options(outputs.wants_plots());
-            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress);
+            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
             for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
                 eprintln!("avsync: {}: {}", failed.input.path, failed.reason);
             }
@@ -240,9 +240,13 @@ impl Command {
             Command::Preflight { video, audio, .. } => {
                 std::iter::once(video.as_path()).chain(audio.as_deref()).collect()
             }
-            Command::Check(args) => {
-                args.inputs.iter().map(PathBuf::as_path).chain(args.audio.as_deref()).collect()
-            }
+            Command::Check(args) => args
+                .inputs
+                .iter()
+                .map(PathBuf::as_path)
+                .chain(args.audio.as_deref())
+                .chain(args.calibrate_with.as_deref())
+                .collect(),
             Command::Compare(args) => [args.output.as_path(), args.audio_ref.as_path()]
                 .into_iter()
                 .chain(args.video_ref.as_deref())
