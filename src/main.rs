@@ -69,6 +69,9 @@ enum Command {
     ///
     /// Exit code 0 when the fixed file passes, 1 when it fails, 3 when it cannot be measured.
     Fix(commands::fix::FixArgs),
+    /// Split a long voice-over into jobs the target accepts, cut in the pauses between words:
+    /// a JSON/CSV plan, and with --write the chunk files.
+    Plan(commands::plan::PlanArgs),
     /// Generate flash/beep test patterns, or measure a clip made from one.
     Pattern {
         #[command(subcommand)]
@@ -203,6 +206,26 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(emit(std::slice::from_ref(&fixed.after), &outputs)?.exit_code())
         }
+        Command::Plan(args) => {
+            for path in [&args.json, &args.csv].into_iter().flatten() {
+                if path != Path::new("-") {
+                    safe_write::check_output(path)?;
+                }
+            }
+            let plan = commands::plan::run(&args)?;
+            if let Some(path) = &args.json {
+                report::write_text(path, &(to_json(&plan)? + "\n"))?;
+            }
+            if let Some(path) = &args.csv {
+                report::write_text(path, &commands::plan::render_csv(&plan))?;
+            }
+            let to_stdout =
+                [&args.json, &args.csv].iter().any(|p| p.as_deref() == Some(Path::new("-")));
+            if !args.quiet && !to_stdout {
+                print_stdout(&commands::plan::render_text(&plan))?;
+            }
+            Ok(0)
+        }
         Command::Pattern { command: PatternCommand::Generate(args) } => {
             let options = args.options();
             safe_write::check_output(&options.output)?;
@@ -253,6 +276,9 @@ impl Command {
                 .collect(),
             Command::Fix(args) => {
                 std::iter::once(args.input.as_path()).chain(args.from_report.as_deref()).collect()
+            }
+            Command::Plan(args) => {
+                std::iter::once(args.audio.as_path()).chain(args.video.as_deref()).collect()
             }
             Command::Pattern { command: PatternCommand::Generate(_) } => Vec::new(),
             Command::Pattern { command: PatternCommand::Analyze { input, .. } } => vec![input],
