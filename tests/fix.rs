@@ -159,3 +159,43 @@ fn bad_reports_and_outputs_are_refused_and_nothing_is_written() {
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(names.len(), 2, "only the clip and the preflight report");
 }
+
+fn tool(program: &str, args: &[&str]) {
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{program} is needed for this test (see README set-up): {e}"));
+    assert!(status.success(), "{program} {args:?} failed");
+}
+
+#[test]
+fn a_late_output_is_fixed_from_its_compare_report_against_the_same_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let spoken = dir.path().join("spoken.wav");
+    let text = "The reference audio went into the pipeline, and came out of it late.";
+    tool("espeak-ng", &["-v", "en", "-w", s(&spoken), text]);
+    let reference = dir.path().join("reference.wav");
+    tool("ffmpeg", &["-v", "error", "-y", "-i", s(&spoken), "-ar", "48000", s(&reference)]);
+    // The output: a picture with the reference 150 ms late under it.
+    let output = dir.path().join("output.mp4");
+    #[rustfmt::skip]
+    tool(
+        "ffmpeg",
+        &[
+            "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+            "-i", s(&reference), "-af", "adelay=150:all=1", "-shortest", "-c:v", "libx264",
+            "-c:a", "aac", s(&output),
+        ],
+    );
+    let before = dir.path().join("before.json");
+    let (code, _, stderr) =
+        avsync(&["compare", s(&output), "--audio-ref", s(&reference), "--json", s(&before)]);
+    assert_eq!(code, 1, "150 ms late fails broadcast: {stderr}");
+    let fixed = dir.path().join("fixed.mp4");
+    let (code, report) = fix(&[s(&output), "-o", s(&fixed), "--from-report", s(&before)]);
+    assert_eq!(report["method"], "reference", "measured against the same reference");
+    let after = report["offset_ms"].as_f64().expect("the reference is found");
+    assert!(after.abs() <= FIXED_WITHIN_MS, "after the fix: {after:.3} ms");
+    assert_eq!(code, 0);
+    assert!(packet_digests(&output, "v:0") == packet_digests(&fixed, "v:0"));
+}

@@ -65,7 +65,7 @@ pub enum Verify {
     Content,
     Pattern,
     /// `compare` against the same reference, with the same expected placement.
-    Reference(compare::CompareOptions),
+    Reference(Box<compare::CompareOptions>),
 }
 
 /// What `fix` did: the shift written and the fixed file measured and graded.
@@ -121,7 +121,7 @@ pub fn plan_from_report(path: &Path, input: &Path) -> Result<FixPlan> {
                 compare::CompareOptions::new(PathBuf::new(), PathBuf::from(&details.audio_ref));
             options.video_ref = details.video_ref.as_ref().map(PathBuf::from);
             options.expected = details.expected;
-            Verify::Reference(options)
+            Verify::Reference(Box::new(options))
         }
     };
     Ok(FixPlan { offset_ms, source: path.display().to_string(), verify })
@@ -170,7 +170,8 @@ fn measure(path: &Path, verify: &Verify, grading: &GradeOptions) -> Result<Repor
         }
         Verify::Pattern => pattern::analyze(path, grading),
         Verify::Reference(options) => {
-            let options = compare::CompareOptions { output: path.to_path_buf(), ..options.clone() };
+            let options =
+                compare::CompareOptions { output: path.to_path_buf(), ..(**options).clone() };
             compare::run(&options, grading)
         }
     }
@@ -179,7 +180,7 @@ fn measure(path: &Path, verify: &Verify, grading: &GradeOptions) -> Result<Repor
 /// The lines printed above the fixed file's summary line: before, what was written, after.
 pub fn render_text(outcome: &FixOutcome, output: &Path) -> String {
     let before = outcome.plan.offset_ms;
-    let moved_ms = outcome.shift.relative_delay_s() * 1e3;
+    let moved_ms = outcome.shift.audio_delay_s * 1e3;
     let after = match outcome.after.offset_ms {
         Some(ms) => format!("{} ({ms:+.1} ms)", describe_offset(ms)),
         None => format!("not measured: {}", outcome.after.reason),

@@ -15,29 +15,24 @@ use std::path::Path;
 /// What [`shift_audio`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ShiftSummary {
-    /// How much later every audio packet is presented than in the input, in seconds, after
-    /// rounding to the audio stream's time base.
+    /// How much later every audio packet is presented than in the input (negative: earlier),
+    /// in seconds, after rounding to the audio stream's time base.
     pub audio_delay_s: f64,
-    /// How much later every video packet is presented: non-zero only when the audio had to move
-    /// earlier, which is done by moving the picture later so that no timestamp goes negative.
-    pub video_delay_s: f64,
     /// Streams copied (audio and video).
     pub streams_copied: usize,
     /// Streams left out (subtitles, data, attachments): the muxer may not take them.
     pub streams_dropped: usize,
 }
 
-impl ShiftSummary {
-    /// The audio's net move against the picture in seconds (> 0: later).
-    pub fn relative_delay_s(&self) -> f64 {
-        self.audio_delay_s - self.video_delay_s
-    }
-}
-
 /// Copies the audio and video streams of `input` into `output` (container chosen by the
 /// output's extension), with the audio presented `audio_delay_s` later against the picture
 /// (negative: earlier). Written through [`PendingFile`]: refused on an input's path, and
 /// renamed into place only when complete.
+///
+/// Audio moved earlier starts before time 0: MP4 and MOV keep the picture's timeline and skip
+/// the audio's first moments with an edit list (as they do for AAC's priming), so what plays
+/// at time 0 is the audio from `-audio_delay_s` on. Containers without negative timestamps
+/// (Matroska) shift every stream instead, which moves the picture later by as much.
 pub fn shift_audio(input: &Path, output: &Path, audio_delay_s: f64) -> Result<ShiftSummary> {
     init();
     let mut source = open_input(input)?;
@@ -47,35 +42,25 @@ pub fn shift_audio(input: &Path, output: &Path, audio_delay_s: f64) -> Result<Sh
     })?;
     let fail = |what: &str, e: ff::Error| Error::output(output, format!("{what}: {e}"));
 
-    // Moving the audio earlier would give it negative timestamps; the picture moves later
-    // instead, which is the same correction.
-    let (audio_shift_s, video_shift_s) =
-        if audio_delay_s >= 0.0 { (audio_delay_s, 0.0) } else { (0.0, -audio_delay_s) };
-    // Per input stream: the output stream and the shift in the input stream's time base.
+    // Per input stream: the output stream, the shift in the input stream's time base, and
+    // that time base.
     let mut mapping: Vec<Option<(usize, i64, Rational)>> = Vec::new();
-    let mut summary = ShiftSummary {
-        audio_delay_s: 0.0,
-        video_delay_s: 0.0,
-        streams_copied: 0,
-        streams_dropped: 0,
-    };
+    let mut summary = ShiftSummary { audio_delay_s: 0.0, streams_copied: 0, streams_dropped: 0 };
     for stream in source.streams() {
-        let shift_s = match stream.parameters().medium() {
-            media::Type::Audio => audio_shift_s,
-            media::Type::Video => video_shift_s,
-            _ => {
-                mapping.push(None);
-                summary.streams_dropped += 1;
-                continue;
-            }
-        };
-        let time_base = stream.time_base();
-        let shift_ticks = (shift_s / f64::from(time_base)).round() as i64;
-        let applied_s = seconds(shift_ticks, time_base);
-        match stream.parameters().medium() {
-            media::Type::Audio => summary.audio_delay_s = applied_s,
-            _ => summary.video_delay_s = applied_s,
+        let medium = stream.parameters().medium();
+        if !matches!(medium, media::Type::Audio | media::Type::Video) {
+            mapping.push(None);
+            summary.streams_dropped += 1;
+            continue;
         }
+        let time_base = stream.time_base();
+        let shift_ticks = if medium == media::Type::Audio {
+            let ticks = (audio_delay_s / f64::from(time_base)).round() as i64;
+            summary.audio_delay_s = seconds(ticks, time_base);
+            ticks
+        } else {
+            0
+        };
         let mut copy =
             sink.add_stream(encoder::find(codec::Id::None)).map_err(|e| fail("add a stream", e))?;
         copy.set_parameters(stream.parameters());
