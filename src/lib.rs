@@ -16,6 +16,7 @@ pub mod estimate;
 pub mod features;
 pub mod grade;
 pub mod media;
+pub mod plan;
 pub mod report;
 pub mod safe_write;
 pub mod units;

@@ -64,6 +64,14 @@ enum Command {
     /// audio sits (sub-sample), drift, splices, gain; with --video-ref also the video offset,
     /// dropped, repeated and frozen frames. Grades audio offset minus video offset.
     Compare(commands::compare::CompareArgs),
+    /// Correct a constant offset: write a copy of INPUT with its audio moved against the
+    /// picture (stream copy, nothing re-encoded), then measure and grade the copy.
+    ///
+    /// Exit code 0 when the fixed file passes, 1 when it fails, 3 when it cannot be measured.
+    Fix(commands::fix::FixArgs),
+    /// Split a long voice-over into jobs the target accepts, cut in the pauses between words:
+    /// a JSON/CSV plan, and with --write the chunk files.
+    Plan(commands::plan::PlanArgs),
     /// Generate flash/beep test patterns, or measure a clip made from one.
     Pattern {
         #[command(subcommand)]
@@ -161,7 +169,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 ProgressBar::hidden()
             };
             let options = args.options(outputs.wants_plots());
-            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress);
+            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
             for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
                 eprintln!("avsync: {}: {}", failed.input.path, failed.reason);
             }
@@ -185,6 +193,38 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 print_stdout(&commands::compare::render_details(&report))?;
             }
             Ok(outcome.exit_code())
+        }
+        Command::Fix(args) => {
+            let outputs = args.output_args.options(&config);
+            outputs.check()?;
+            safe_write::check_output(&args.output)?;
+            let grading = args.grade.options(&config)?;
+            let plan = args.plan()?;
+            let fixed = commands::fix::run(&args.input, &args.output, &plan, &grading)?;
+            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+                print_stdout(&commands::fix::render_text(&fixed, &args.output))?;
+            }
+            Ok(emit(std::slice::from_ref(&fixed.after), &outputs)?.exit_code())
+        }
+        Command::Plan(args) => {
+            for path in [&args.json, &args.csv].into_iter().flatten() {
+                if path != Path::new("-") {
+                    safe_write::check_output(path)?;
+                }
+            }
+            let plan = commands::plan::run(&args)?;
+            if let Some(path) = &args.json {
+                report::write_text(path, &(to_json(&plan)? + "\n"))?;
+            }
+            if let Some(path) = &args.csv {
+                report::write_text(path, &commands::plan::render_csv(&plan))?;
+            }
+            let to_stdout =
+                [&args.json, &args.csv].iter().any(|p| p.as_deref() == Some(Path::new("-")));
+            if !args.quiet && !to_stdout {
+                print_stdout(&commands::plan::render_text(&plan))?;
+            }
+            Ok(0)
         }
         Command::Pattern { command: PatternCommand::Generate(args) } => {
             let options = args.options();
@@ -223,13 +263,23 @@ impl Command {
             Command::Preflight { video, audio, .. } => {
                 std::iter::once(video.as_path()).chain(audio.as_deref()).collect()
             }
-            Command::Check(args) => {
-                args.inputs.iter().map(PathBuf::as_path).chain(args.audio.as_deref()).collect()
-            }
+            Command::Check(args) => args
+                .inputs
+                .iter()
+                .map(PathBuf::as_path)
+                .chain(args.audio.as_deref())
+                .chain(args.calibrate_with.as_deref())
+                .collect(),
             Command::Compare(args) => [args.output.as_path(), args.audio_ref.as_path()]
                 .into_iter()
                 .chain(args.video_ref.as_deref())
                 .collect(),
+            Command::Fix(args) => {
+                std::iter::once(args.input.as_path()).chain(args.from_report.as_deref()).collect()
+            }
+            Command::Plan(args) => {
+                std::iter::once(args.audio.as_path()).chain(args.video.as_deref()).collect()
+            }
             Command::Pattern { command: PatternCommand::Generate(_) } => Vec::new(),
             Command::Pattern { command: PatternCommand::Analyze { input, .. } } => vec![input],
             Command::Report { reports, .. } => reports.iter().map(PathBuf::as_path).collect(),

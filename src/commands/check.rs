@@ -8,7 +8,7 @@
 
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::error::{Error, Result};
-use crate::estimate::content::{self, ContentEstimate, ContentOptions};
+use crate::estimate::content::{self, Calibration, ContentEstimate, ContentOptions};
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{
     track_frames_parallel, FaceModels, LipSeries, PixelBox, TrackLinker, TrackerConfig,
@@ -59,6 +59,11 @@ pub struct CheckArgs {
     /// Step between windows.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = units::parse_positive_duration_s)]
     pub hop: f64,
+    /// A clip of the same speaker (or character) known to be in sync, e.g. a lip-sync job's
+    /// source video with its original audio: their own lip lead is measured on it and used
+    /// instead of the population's, and both readings are reported.
+    #[arg(long, value_name = "CLIP")]
+    pub calibrate_with: Option<PathBuf>,
     /// Which stream and channel of the audio to use.
     #[command(flatten)]
     pub audio_args: AudioArgs,
@@ -78,6 +83,8 @@ pub struct CheckOptions {
     pub audio: AudioOptions,
     /// Keep plot data (correlation, signals, thumbnail) in the report.
     pub plots: bool,
+    /// An in-sync clip of the same speaker to measure their lip lead on (`--calibrate-with`).
+    pub calibrate_with: Option<PathBuf>,
 }
 
 impl CheckArgs {
@@ -92,19 +99,25 @@ impl CheckArgs {
             audio_file: self.audio.clone(),
             audio: self.audio_args.options(),
             plots,
+            calibrate_with: self.calibrate_with.clone(),
         }
     }
 }
 
 /// Checks every input, in parallel, with a progress bar on `progress` (hidden when not a
-/// terminal). An input that fails gets an error report; the others go on.
+/// terminal). An input that fails gets an error report; the others go on. A calibration clip
+/// that cannot be read is an error for the whole run.
 pub fn run_all(
     inputs: &[PathBuf],
     options: &CheckOptions,
     grading: &GradeOptions,
     progress: &ProgressBar,
-) -> Vec<Report> {
+) -> Result<Vec<Report>> {
     let models = FaceModels::shared();
+    let calibration = match (&options.calibrate_with, &models) {
+        (Some(clip), Ok(models)) => Some(calibrate(clip, models, options)?),
+        _ => None,
+    };
     progress.set_length(inputs.len() as u64);
     progress.set_style(
         ProgressStyle::with_template("{spinner} checking {pos}/{len} [{elapsed}] {wide_msg}")
@@ -115,7 +128,7 @@ pub fn run_all(
         .par_iter()
         .map(|input| {
             let report = match &models {
-                Ok(models) => run(input, models, options, grading),
+                Ok(models) => run_calibrated(input, models, options, calibration.clone(), grading),
                 Err(e) => Err(Error::Processing(format!("face models: {e}"))),
             };
             progress.inc(1);
@@ -124,7 +137,32 @@ pub fn run_all(
         })
         .collect();
     progress.finish_and_clear();
-    reports
+    Ok(reports)
+}
+
+/// Measures the lip lead of the speaker in `clip`, a clip known to be in sync.
+pub fn calibrate(clip: &Path, models: &FaceModels, options: &CheckOptions) -> Result<Calibration> {
+    let info = media::probe(clip)?;
+    if info.analysed_video.is_none() || info.analysed_audio.is_none() {
+        return Err(Error::input(
+            clip,
+            "a calibration clip needs both the talking face and its own sound",
+        ));
+    }
+    let own = CheckOptions { audio_file: None, audio: AudioOptions::default(), ..options.clone() };
+    let measured = measure(clip, models, &own)?;
+    let estimate = content::estimate(&measured.audio, &measured.lips, &options.content);
+    Ok(Calibration::from_clip(clip.display().to_string(), &estimate, options.content.lip_lead_ms))
+}
+
+/// Measures and grades one clip.
+pub fn run(
+    input: &Path,
+    models: &FaceModels,
+    options: &CheckOptions,
+    grading: &GradeOptions,
+) -> Result<Report> {
+    run_calibrated(input, models, options, None, grading)
 }
 
 /// The problem of an error without the path (the report names the input).
@@ -135,11 +173,12 @@ fn problem(error: &Error) -> String {
     }
 }
 
-/// Measures and grades one clip.
-pub fn run(
+/// Measures and grades one clip, with the speaker's lip lead from `calibration` when given.
+pub fn run_calibrated(
     input: &Path,
     models: &FaceModels,
     options: &CheckOptions,
+    mut calibration: Option<Calibration>,
     grading: &GradeOptions,
 ) -> Result<Report> {
     let started = Instant::now();
@@ -151,7 +190,15 @@ pub fn run(
         return Err(Error::input(input, NO_AUDIO_IN_VIDEO));
     }
     let measured = measure(input, models, options)?;
-    let estimate = content::estimate(&measured.audio, &measured.lips, &options.content);
+    let population_ms = options.content.lip_lead_ms;
+    let content_options = ContentOptions {
+        lip_lead_ms: calibration.as_ref().map_or(population_ms, |c| c.lead_ms(population_ms)),
+        ..options.content.clone()
+    };
+    let estimate = content::estimate(&measured.audio, &measured.lips, &content_options);
+    if let Some(calibration) = &mut calibration {
+        calibration.readings(&estimate, population_ms);
+    }
 
     let mut summary = InputSummary::from_media(&info);
     if let Some(audio) = &options.audio_file {
@@ -161,17 +208,28 @@ pub fn run(
     }
     let mut report = Report::new(summary, Method::Content);
     report.warnings = warnings(&estimate, &measured.lips);
+    if let Some(c) = calibration.as_ref().filter(|c| c.lip_lead_ms.is_none()) {
+        report.warnings.push(format!(
+            "the calibration clip {} could not be measured: the population's lip lead was used",
+            c.clip
+        ));
+    }
     let ContentEstimate {
         offset_ms,
-        uncertainty_ms,
+        mut uncertainty_ms,
         confidence,
         drift,
         windows,
         reason,
-        details,
+        mut details,
         curve,
         signals,
+        ..
     } = estimate;
+    if let Some(calibration) = calibration {
+        uncertainty_ms = offset_ms.and(calibration.used_uncertainty_ms());
+        details.calibration = Some(calibration);
+    }
     report.offset_ms = offset_ms;
     report.uncertainty_ms = uncertainty_ms;
     report.confidence = confidence;
@@ -361,6 +419,27 @@ pub fn render_details(report: &Report) -> String {
         report.windows.len(),
         d.lip_lead_ms
     );
+    if let Some(c) = &d.calibration {
+        let reading = |offset: Option<f64>, uncertainty: Option<f64>| match offset {
+            Some(ms) => format!("{ms:+.0} ms ±{:.0} ms", uncertainty.unwrap_or(0.0)),
+            None => "none".to_string(),
+        };
+        let lead = c.lip_lead_ms.map_or("not measured".to_string(), |ms| {
+            format!("{ms:.0} ms ±{:.0} ms", c.lip_lead_uncertainty_ms.unwrap_or(0.0))
+        });
+        let _ = writeln!(
+            out,
+            "  calibrated with {}: speaker's lip lead {lead}; calibrated {}, uncalibrated {}; \
+             {} used",
+            c.clip,
+            reading(c.calibrated_offset_ms, c.calibrated_uncertainty_ms),
+            reading(c.uncalibrated_offset_ms, c.uncalibrated_uncertainty_ms),
+            match c.used {
+                content::CalibrationUsed::Calibrated => "calibrated",
+                content::CalibrationUsed::Uncalibrated => "uncalibrated",
+            }
+        );
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "  warning: {warning}");
     }

@@ -20,6 +20,7 @@ mod ffmpeg;
 mod mono_output;
 pub mod mp4;
 mod probe;
+pub mod remux;
 
 pub use audio::{downmix_or_pick, Audio, AudioCollector, ChannelSelect};
 pub use ffmpeg::NO_AUDIO_IN_VIDEO;
