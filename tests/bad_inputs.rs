@@ -116,7 +116,7 @@ impl Base {
     }
 
     /// FFmpeg re-encoding the base clip with `args` (between input and output) into `name`.
-    fn from_base(&self, name: &str, args: &[&str]) -> PathBuf {
+    fn reencode(&self, name: &str, args: &[&str]) -> PathBuf {
         let mut all = vec!["-i", p(&self.mp4)];
         all.extend_from_slice(args);
         self.ff(name, &all)
@@ -280,13 +280,13 @@ fn corpus(base: &Base) -> Vec<Case> {
     let moov = find_boxes(&std::fs::read(mp4).unwrap(), b"moov")[0];
     let moov_cut = base.edit(mp4, "moov_cut.mp4", |b| b.truncate(moov + 64));
     cases.push(media(base, "moov_cut", moov_cut, "444444"));
-    let faststart = base.from_base("faststart.mp4", &["-c", "copy", "-movflags", "+faststart"]);
+    let faststart = base.reencode("faststart.mp4", &["-c", "copy", "-movflags", "+faststart"]);
     for (share, codes) in [(0.5, "4 - 4 4 4 4"), (0.97, "444444")] {
         let name = format!("faststart_cut_{:02.0}pct.mp4", share * 100.0);
         let cut = base.edit(&faststart, &name, |b| b.truncate((b.len() as f64 * share) as usize));
         cases.push(media(base, &name, cut, codes));
     }
-    let mkv = base.from_base("base.mkv", &["-c", "copy"]);
+    let mkv = base.reencode("base.mkv", &["-c", "copy"]);
     let mkv_cut = base.edit(&mkv, "cut_60pct.mkv", |b| b.truncate(b.len() * 6 / 10));
     cases.push(media(base, "mkv_cut", mkv_cut, "444444"));
     let wav_cut = base.edit(&base.wav, "cut_50pct.wav", |b| b.truncate(b.len() / 2));
@@ -347,19 +347,19 @@ fn corpus(base: &Base) -> Vec<Case> {
     cases.push(case);
 
     // Streams missing, empty or tiny.
-    let zero_video = base.from_base("zero_video.mp4", &["-c", "copy", "-frames:v", "0"]);
+    let zero_video = base.reencode("zero_video.mp4", &["-c", "copy", "-frames:v", "0"]);
     cases.push(media(base, "zero_length_video", zero_video, "444444"));
-    let zero_audio = base.from_base("zero_audio.mp4", &["-c", "copy", "-frames:a", "0"]);
+    let zero_audio = base.reencode("zero_audio.mp4", &["-c", "copy", "-frames:a", "0"]);
     cases.push(media(base, "zero_length_audio", zero_audio, "0 4 4 4 1 4"));
-    let audio_only = base.from_base("audio_only.mp4", &["-vn", "-c", "copy"]);
+    let audio_only = base.reencode("audio_only.mp4", &["-vn", "-c", "copy"]);
     cases.push(media(base, "audio_only", audio_only, "0 4 0 0 4 4"));
-    let m4a = base.from_base("audio_only.m4a", &["-vn", "-c", "copy"]);
+    let m4a = base.reencode("audio_only.m4a", &["-vn", "-c", "copy"]);
     cases.push(media(base, "audio_only_m4a", m4a, "0 - 0 0 4 4"));
-    let video_only = base.from_base("video_only.mp4", &["-an", "-c", "copy"]);
+    let video_only = base.reencode("video_only.mp4", &["-an", "-c", "copy"]);
     cases.push(media(base, "video_only", video_only, "0 4 4 4 1 4"));
-    let one_frame = base.from_base("one_frame.mp4", &["-frames:v", "1", "-t", "0.04"]);
+    let one_frame = base.reencode("one_frame.mp4", &["-frames:v", "1", "-t", "0.04"]);
     cases.push(media(base, "one_frame", one_frame, "0 3 3 3 1 3"));
-    let tenth = base.from_base("tenth_second.mp4", &["-t", "0.1"]);
+    let tenth = base.reencode("tenth_second.mp4", &["-t", "0.1"]);
     cases.push(media(base, "tenth_second", tenth, "0 3 0 0 1 3"));
     let wav_header_only = base.edit(&base.wav, "header_only.wav", |b| {
         b.truncate(44);
@@ -474,19 +474,19 @@ fn corpus(base: &Base) -> Vec<Case> {
     cases.push(media(base, "audio_tracks_one_empty", two_tracks, "0 - 0 0 1 3"));
 
     // Timestamps: huge gaps, negative, wrapping, edit lists that cut everything.
-    let gaps = base.from_base(
+    let gaps = base.reencode(
         "vfr_gaps.mkv",
         &["-vf", "setpts='if(lt(N,25),N/25,600+(N-25)/25)/TB'", "-fps_mode", "vfr", "-c:a", "copy"],
     );
     cases.push(media(base, "vfr_huge_gap", gaps, "0 3 0 0 1 3"));
     let negative = base.ff("negative_ts.mkv", &["-itsoffset", "-1", "-i", p(mp4), "-c", "copy"]);
     cases.push(media(base, "negative_timestamps", negative, "0 - 0 0 1 3"));
-    let wrapped = base.from_base(
+    let wrapped = base.reencode(
         "wrapped_ts.ts",
         &["-c", "copy", "-bsf:v", "h264_mp4toannexb", "-output_ts_offset", "95442.7"],
     );
     cases.push(media(base, "wrapped_timestamps", wrapped, "0 3 1 0 1 3"));
-    let edits = base.from_base("edits.mp4", &["-c", "copy", "-use_editlist", "1"]);
+    let edits = base.reencode("edits.mp4", &["-c", "copy", "-use_editlist", "1"]);
     let cut_all = base.edit(&edits, "edit_list_cuts_all.mp4", |b| {
         for at in find_boxes(b, b"elst") {
             let count = get_u32(b, at + 8) as usize;
@@ -502,20 +502,20 @@ fn corpus(base: &Base) -> Vec<Case> {
     for degrees in ["90", "180", "270"] {
         let name = format!("rotated_{degrees}.mp4");
         let rotated =
-            base.from_base(&name, &["-c", "copy", "-metadata:s:v:0", &format!("rotate={degrees}")]);
+            base.reencode(&name, &["-c", "copy", "-metadata:s:v:0", &format!("rotate={degrees}")]);
         let codes = if degrees == "90" { "0 3 0 0 1 3" } else { "0 - 0 0 1 3" };
         cases.push(media(base, &name, rotated, codes));
     }
-    let interlaced = base.from_base(
+    let interlaced = base.reencode(
         "interlaced.mp4",
         &["-c:v", "libx264", "-flags", "+ildct+ilme", "-x264opts", "interlaced=1", "-c:a", "copy"],
     );
     cases.push(media(base, "interlaced", interlaced, "0 3 0 0 1 3"));
-    let ten_bit = base
-        .from_base("10bit.mp4", &["-c:v", "libx264", "-pix_fmt", "yuv420p10le", "-c:a", "copy"]);
+    let ten_bit =
+        base.reencode("10bit.mp4", &["-c:v", "libx264", "-pix_fmt", "yuv420p10le", "-c:a", "copy"]);
     cases.push(media(base, "10_bit", ten_bit, "0 3 0 0 1 3"));
     let full_chroma =
-        base.from_base("444.mp4", &["-c:v", "libx264", "-pix_fmt", "yuv444p", "-c:a", "copy"]);
+        base.reencode("444.mp4", &["-c:v", "libx264", "-pix_fmt", "yuv444p", "-c:a", "copy"]);
     cases.push(media(base, "yuv444", full_chroma, "0 3 0 0 1 3"));
 
     // Things that are not video at all.
@@ -616,7 +616,7 @@ fn corpus(base: &Base) -> Vec<Case> {
         ("config_bad_format", b"[output]\nformats = [\"pdf\"]\n"),
     ];
     for (name, text) in configs {
-        let config = base.path(&format!("{name}.toml"));
+        let config = base.path(format!("{name}.toml"));
         std::fs::write(&config, text).unwrap();
         let c = p(&config);
         let runs = vec![
@@ -687,6 +687,8 @@ fn put_u32_le(bytes: &mut [u8], at: usize, value: u32) {
 fn run(args: &[OsString], cwd: &Path) -> Result<Outcome, String> {
     let stderr_file = tempfile::NamedTempFile::new().unwrap();
     let started = Instant::now();
+    // Reaped below by wait4, which also gives its peak RSS; std's wait cannot.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_avsync"))
         .args(args)
         .current_dir(cwd)

@@ -333,8 +333,8 @@ fn mutate(bytes: &[u8], seed: u64) -> (Vec<u8>, Vec<Mutation>) {
         match mutation {
             Mutation::Flip { at, bit } if at < len => out[at] ^= 1 << bit,
             Mutation::Overwrite { at, len: n } => {
-                for i in at..(at + n).min(len) {
-                    out[i] = rng.next() as u8;
+                for byte in out.iter_mut().take((at + n).min(len)).skip(at) {
+                    *byte = rng.next() as u8;
                 }
             }
             Mutation::Insert { at, len: n } => {
