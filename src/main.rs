@@ -111,16 +111,20 @@ enum PatternCommand {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            eprintln!("avsync: {}", one_line(&e.render().to_string()));
+            return ExitCode::from(EXIT_USAGE);
+        }
         Err(e) => {
-            let usage_error = e.use_stderr();
+            // --help and --version.
             let _ = e.print();
-            return ExitCode::from(if usage_error { EXIT_USAGE } else { 0 });
+            return ExitCode::SUCCESS;
         }
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("avsync: {e}");
+            eprintln!("avsync: {}", escape_controls(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }
@@ -171,7 +175,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let options = args.options(outputs.wants_plots());
             let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
             for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
-                eprintln!("avsync: {}: {}", failed.input.path, failed.reason);
+                let message = format!("{}: {}", failed.input.path, failed.reason);
+                eprintln!("avsync: {}", escape_controls(&message));
             }
             let outcome = emit(&reports, &outputs)?;
             if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
@@ -285,6 +290,32 @@ impl Command {
             Command::Report { reports, .. } => reports.iter().map(PathBuf::as_path).collect(),
         }
     }
+}
+
+/// A clap error on one line, as every avsync error is: its message and tip, without the usage
+/// block and the pointer to --help that a CI log does not need.
+fn one_line(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// An error message with control characters escaped (`\n` for a newline in a file name), so
+/// that it stays one line in a log whatever the name holds.
+fn escape_controls(message: &str) -> String {
+    message
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> =
+                if c.is_control() { c.escape_default().collect() } else { vec![c] };
+            escaped
+        })
+        .collect()
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.

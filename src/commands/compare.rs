@@ -20,6 +20,28 @@ use std::path::{Path, PathBuf};
 /// the decoder to this size first is much cheaper than scaling full frames in Rust.
 const FINGERPRINT_SOURCE_SIDE: u32 = 128;
 
+/// Most samples of each signal (output, reference) that compare holds: about 12 bytes each in
+/// the alignment, so the two signals of any length stay under 300 MB. Longer audio is
+/// compared at a lower rate (see [`analysis_rate`]).
+const MAX_ANALYSIS_SAMPLES: f64 = 12e6;
+/// The rates longer audio is compared at, highest first.
+const REDUCED_RATES_HZ: [u32; 9] =
+    [32_000, 24_000, 16_000, 12_000, 8_000, 6_000, 4_000, 3_000, 2_000];
+
+/// The rate to compare at: the output's own, unless `longest_s` of audio at that rate would
+/// exceed [`MAX_ANALYSIS_SAMPLES`]; then the highest of [`REDUCED_RATES_HZ`] that fits (the
+/// lowest for audio longer than that allows: 100 minutes at 2 kHz).
+pub fn analysis_rate(native_hz: u32, longest_s: f64) -> u32 {
+    if f64::from(native_hz) * longest_s <= MAX_ANALYSIS_SAMPLES {
+        return native_hz;
+    }
+    REDUCED_RATES_HZ
+        .into_iter()
+        .filter(|&r| r < native_hz)
+        .find(|&r| f64::from(r) * longest_s <= MAX_ANALYSIS_SAMPLES)
+        .unwrap_or(REDUCED_RATES_HZ[REDUCED_RATES_HZ.len() - 1].min(native_hz))
+}
+
 #[derive(Clone, Debug)]
 pub struct CompareOptions {
     pub output: PathBuf,
@@ -97,16 +119,21 @@ impl CompareArgs {
 /// Measures and grades the output against its references.
 pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     let info = media::probe(&options.output)?;
+    // The reference is probed too: its truncation and stream errors are found as the output's
+    // are (decoding alone does not see a WAV cut short).
+    let reference_info = media::probe(&options.audio_ref)?;
     let output_stream = match options.output_stream {
         Some(n) => info.streams.iter().filter(|s| s.audio.is_some()).nth(n).map(|s| s.index),
         None => info.analysed_audio,
     };
-    let rate = output_stream
+    let native_rate = output_stream
         .and_then(|i| info.streams[i].audio.as_ref())
         .map(|a| a.sample_rate)
         .ok_or_else(|| {
             Error::input(&options.output, "has no audio stream to compare with the reference")
         })?;
+    let longest_s = info.duration_s.unwrap_or(0.0).max(reference_info.duration_s.unwrap_or(0.0));
+    let rate = analysis_rate(native_rate, longest_s);
     let audio_options =
         |sample_rate| AudioOptions { sample_rate, stream: None, channel: ChannelSelect::Downmix };
     let video_options = VideoOptions {
@@ -122,7 +149,11 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
         audio: Some(AudioOptions {
             stream: options.output_stream,
             channel: options.output_channel.clone(),
-            sample_rate: SampleRate::Native,
+            sample_rate: if rate == native_rate {
+                SampleRate::Native
+            } else {
+                SampleRate::Hz(rate)
+            },
         }),
     };
     media::decode(&options.output, &decode, &mut sink)?;
@@ -198,6 +229,12 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     report.windows = windows;
     report.reason = reason;
     report.warnings = warnings(&details, video.as_ref().map(|(_, v)| v));
+    if rate < native_rate {
+        report.warnings.push(format!(
+            "audio compared at {rate} Hz, not its own {native_rate} Hz: {longest_s:.0} s of \
+             audio at the full rate would take more memory than avsync allows itself"
+        ));
+    }
     report.reference = Some(details);
     grade(&mut report, grading);
     Ok(report)
@@ -333,4 +370,21 @@ pub fn render_details(report: &Report) -> String {
     }
     let _ = writeln!(out, "  {}", d.basis);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_audio_is_compared_at_a_rate_that_fits_the_bound() {
+        assert_eq!(analysis_rate(48_000, 60.0), 48_000);
+        assert_eq!(analysis_rate(48_000, 600.0), 16_000);
+        assert_eq!(analysis_rate(48_000, 3600.0), 3_000);
+        assert_eq!(analysis_rate(44_100, 4.0 * 3600.0), 2_000);
+        assert_eq!(analysis_rate(1_000, 4.0 * 3600.0), 1_000);
+        for seconds in [300.0, 1000.0, 3600.0, 6000.0] {
+            assert!(f64::from(analysis_rate(48_000, seconds)) * seconds <= MAX_ANALYSIS_SAMPLES);
+        }
+    }
 }

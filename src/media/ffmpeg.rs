@@ -34,8 +34,7 @@ pub(crate) fn open_input(path: &Path) -> Result<format::context::Input> {
     check_readable_file(path)?;
     crate::safe_write::protect_input(path);
     init();
-    let input =
-        format::input(&path).map_err(|e| Error::input(path, describe_open_error(path, &e)))?;
+    let input = open_format(path).map_err(|e| Error::input(path, describe_open_error(path, &e)))?;
     // FFmpeg renders text files as "ANSI art" video; nobody measures lip sync on that.
     if TEXT_FORMATS.contains(&input.format().name()) {
         return Err(Error::input(path, TEXT_FILE));
@@ -51,6 +50,20 @@ pub(crate) fn open_input(path: &Path) -> Result<format::context::Input> {
         ));
     }
     Ok(input)
+}
+
+/// Opens `path` with libavformat. ffmpeg-next passes file names as UTF-8 and panics on any
+/// other: a name that is not UTF-8 is opened through its descriptor's `/proc/self/fd` link,
+/// which FFmpeg opens anew, so the descriptor can be closed once it has.
+fn open_format(path: &Path) -> std::result::Result<format::context::Input, ff::Error> {
+    if path.to_str().is_some() {
+        return format::input(&path);
+    }
+    use std::os::fd::AsRawFd as _;
+    let file = std::fs::File::open(path).map_err(|e| ff::Error::Other {
+        errno: e.raw_os_error().unwrap_or(ff::util::error::EIO),
+    })?;
+    format::input(&format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
 /// FFmpeg demuxers that accept plain text.
@@ -227,6 +240,51 @@ pub(crate) fn best_stream(input: &format::context::Input, kind: media::Type) -> 
     }
 }
 
+/// Largest picture decoded, in pixels: 8K (8192×4320). A header declaring more is refused
+/// before the decoder allocates a frame for it (65535×65535 would be 6 GB a frame).
+const MAX_FRAME_PIXELS: i64 = 8192 * 4320;
+/// Longest side of a picture decoded.
+const MAX_FRAME_SIDE: i32 = 16_384;
+/// Most audio channels decoded (22.2 has 24).
+const MAX_CHANNELS: i32 = 64;
+/// Highest audio sample rate decoded (DXD and 384 kHz studio masters are below it).
+const MAX_SAMPLE_RATE_HZ: i32 = 768_000;
+
+/// Refuses a stream whose header declares a picture, channel count or sample rate beyond what
+/// avsync decodes, before any decoder allocates for it.
+fn check_allocation_limits(path: &Path, parameters: &codec::Parameters) -> Result<()> {
+    // SAFETY: reading plain fields of the stream's codec parameters, which the open input owns.
+    let (kind, width, height, rate, channels) = unsafe {
+        let p = &*parameters.as_ptr();
+        (p.codec_type, p.width, p.height, p.sample_rate, p.ch_layout.nb_channels)
+    };
+    let refuse = |what: String| Err(Error::input(path, what));
+    if kind == ff::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO
+        && (width > MAX_FRAME_SIDE
+            || height > MAX_FRAME_SIDE
+            || i64::from(width) * i64::from(height) > MAX_FRAME_PIXELS)
+    {
+        return refuse(format!(
+            "declares a {width}×{height} picture, beyond the {MAX_FRAME_SIDE}-pixel sides and \
+             8192×4320 area avsync decodes (a corrupt header?)"
+        ));
+    }
+    if kind == ff::ffi::AVMediaType::AVMEDIA_TYPE_AUDIO {
+        if channels > MAX_CHANNELS {
+            return refuse(format!(
+                "declares {channels} audio channels, more than the {MAX_CHANNELS} avsync decodes"
+            ));
+        }
+        if rate <= 0 || rate > MAX_SAMPLE_RATE_HZ {
+            return refuse(format!(
+                "declares an audio sample rate of {rate} Hz (avsync decodes 1 Hz to \
+                 {MAX_SAMPLE_RATE_HZ} Hz)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Opens a decoder for `stream_index` with frame threading and the packet time base set.
 fn open_decoder(
     path: &Path,
@@ -235,6 +293,7 @@ fn open_decoder(
     threads: usize,
 ) -> Result<(decoder::Decoder, Rational)> {
     let stream = input.stream(stream_index).expect("stream index came from this input");
+    check_allocation_limits(path, &stream.parameters())?;
     let time_base = stream.time_base();
     let mut context = codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| Error::input(path, format!("cannot set up decoder: {e}")))?;

@@ -140,6 +140,11 @@ pub fn check_readable_file(path: &Path) -> Result<u64> {
     if meta.is_dir() {
         return Err(Error::input(path, "is a directory, not a media file"));
     }
+    // A fifo or a device has no length to check and may never end (/dev/zero): reading one
+    // could hang a pipeline or fill memory.
+    if !meta.is_file() {
+        return Err(Error::input(path, "is not a regular file (a fifo, device or socket)"));
+    }
     if meta.len() == 0 {
         return Err(Error::input(path, "file is empty"));
     }

@@ -76,7 +76,8 @@ impl FromStr for FrameRate {
             let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
             let fraction: u64 =
                 if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| bad())? };
-            (whole * den + fraction, den)
+            let num = whole.checked_mul(den).and_then(|n| n.checked_add(fraction));
+            (num.ok_or_else(|| format!("'{text}' is out of range for a frame rate"))?, den)
         } else {
             (text.parse::<u64>().map_err(|_| bad())?, 1)
         };
