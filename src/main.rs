@@ -112,7 +112,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("avsync: {e}");
+            eprintln!("avsync: {}", report::escape_control(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }
@@ -161,15 +161,19 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 ProgressBar::hidden()
             };
             let options = args.options(outputs.wants_plots());
-            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress);
+            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
             for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
-                eprintln!("avsync: {}: {}", failed.input.path, failed.reason);
+                let message = format!("{}: {}", failed.input.path, failed.reason);
+                eprintln!("avsync: {}", report::escape_control(&message));
             }
             let outcome = emit(&reports, &outputs)?;
-            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+            if !outputs.quiet && !outputs.stdout_taken() {
                 for report in &reports {
                     if reports.len() > 1 {
-                        print_stdout(&format!("{}:\n", report.input.path))?;
+                        print_stdout(&format!(
+                            "{}:\n",
+                            report::escape_control(&report.input.path)
+                        ))?;
                     }
                     print_stdout(&commands::check::render_details(report))?;
                 }
@@ -181,7 +185,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             outputs.check()?;
             let report = commands::compare::run(&args.options(), &args.grade.options(&config)?)?;
             let outcome = emit(std::slice::from_ref(&report), &outputs)?;
-            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+            if !outputs.quiet && !outputs.stdout_taken() {
                 print_stdout(&commands::compare::render_details(&report))?;
             }
             Ok(outcome.exit_code())
@@ -201,7 +205,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             outputs.check()?;
             let report = commands::pattern::analyze(&input, &grade.options(&config)?)?;
             let outcome = emit(std::slice::from_ref(&report), &outputs)?;
-            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+            if !outputs.quiet && !outputs.stdout_taken() {
                 print_stdout(&commands::pattern::render_text(&report))?;
             }
             Ok(outcome.exit_code())
