@@ -2,6 +2,7 @@
 //! that must name the right file, inputs that are not files. Each case failed before its fix.
 
 mod common;
+mod support;
 
 use common::{avsync, fixture};
 use std::path::Path;
@@ -336,6 +337,7 @@ fn damaged_packets_are_skipped_counted_and_warned_about() {
     assert!(damaged(&health["video"]) >= 2, "{health}");
     assert_eq!(code, 3, "{report}");
     assert_eq!(report["verdict"], "inconclusive");
+    support::schema::assert_valid(&support::schema::validator(), &report);
     let reason = report["reason"].as_str().unwrap();
     assert!(reason.contains("the video stream is damaged"), "{reason}");
     assert!(report["warnings"].to_string().contains("video stream:"), "{report}");
