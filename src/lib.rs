@@ -15,6 +15,7 @@ pub mod error;
 pub mod estimate;
 pub mod features;
 pub mod grade;
+pub mod limits;
 pub mod media;
 pub mod plan;
 pub mod report;

@@ -124,7 +124,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("avsync: {}", escape_controls(&e.to_string()));
+            eprintln!("avsync: {}", report::escape_control(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }
@@ -176,13 +176,16 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
             for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
                 let message = format!("{}: {}", failed.input.path, failed.reason);
-                eprintln!("avsync: {}", escape_controls(&message));
+                eprintln!("avsync: {}", report::escape_control(&message));
             }
             let outcome = emit(&reports, &outputs)?;
-            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+            if !outputs.quiet && !outputs.stdout_taken() {
                 for report in &reports {
                     if reports.len() > 1 {
-                        print_stdout(&format!("{}:\n", report.input.path))?;
+                        print_stdout(&format!(
+                            "{}:\n",
+                            report::escape_control(&report.input.path)
+                        ))?;
                     }
                     print_stdout(&commands::check::render_details(report))?;
                 }
@@ -194,7 +197,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             outputs.check()?;
             let report = commands::compare::run(&args.options(), &args.grade.options(&config)?)?;
             let outcome = emit(std::slice::from_ref(&report), &outputs)?;
-            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+            if !outputs.quiet && !outputs.stdout_taken() {
                 print_stdout(&commands::compare::render_details(&report))?;
             }
             Ok(outcome.exit_code())
@@ -246,7 +249,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             outputs.check()?;
             let report = commands::pattern::analyze(&input, &grade.options(&config)?)?;
             let outcome = emit(std::slice::from_ref(&report), &outputs)?;
-            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+            if !outputs.quiet && !outputs.stdout_taken() {
                 print_stdout(&commands::pattern::render_text(&report))?;
             }
             Ok(outcome.exit_code())
@@ -303,19 +306,6 @@ fn one_line(rendered: &str) -> String {
         .map(|line| line.strip_prefix("error: ").unwrap_or(line))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// An error message with control characters escaped (`\n` for a newline in a file name), so
-/// that it stays one line in a log whatever the name holds.
-fn escape_controls(message: &str) -> String {
-    message
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> =
-                if c.is_control() { c.escape_default().collect() } else { vec![c] };
-            escaped
-        })
-        .collect()
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.

@@ -15,14 +15,14 @@ use crate::features::face::{
 };
 use crate::features::speech::SpeechAnalyzer;
 use crate::grade::{grade, GradeOptions};
+use crate::limits;
 use crate::media::{
-    self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaSink, VideoOptions,
-    NO_AUDIO_IN_VIDEO,
+    self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaHealth, MediaSink,
+    VideoOptions, NO_AUDIO_IN_VIDEO,
 };
 use crate::report::{
     describe_offset, format_clock, InputSummary, Method, Plots, Region, Report, Thumbnail,
 };
-use crate::units;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::fmt::Write as _;
@@ -50,14 +50,14 @@ pub struct CheckArgs {
     /// its driving audio); the file's first sample meets the video's time 0.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
-    /// Offsets searched, ± this much.
-    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = units::parse_positive_duration_s)]
+    /// Offsets searched, ± this much (40 ms to 10 s).
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = |s: &str| limits::CHECK_SEARCH.parse(s))]
     pub search: f64,
-    /// Length of the windows that show where in the clip the offset changes.
-    #[arg(long, value_name = "DURATION", default_value = "8s", value_parser = units::parse_positive_duration_s)]
+    /// Length of the windows that show where in the clip the offset changes (1 s to 10 min).
+    #[arg(long, value_name = "DURATION", default_value = "8s", value_parser = |s: &str| limits::CHECK_WINDOW.parse(s))]
     pub window: f64,
-    /// Step between windows.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = units::parse_positive_duration_s)]
+    /// Step between windows (100 ms to 10 min).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = |s: &str| limits::CHECK_HOP.parse(s))]
     pub hop: f64,
     /// A clip of the same speaker (or character) known to be in sync, e.g. a lip-sync job's
     /// source video with its original audio: their own lip lead is measured on it and used
@@ -105,14 +105,17 @@ impl CheckArgs {
 }
 
 /// Checks every input, in parallel, with a progress bar on `progress` (hidden when not a
-/// terminal). An input that fails gets an error report; the others go on. A calibration clip
-/// that cannot be read is an error for the whole run.
+/// terminal). An input that fails gets an error report; the others go on. An `--audio` file
+/// or a calibration clip that cannot be read fails the run at once, before any decoding.
 pub fn run_all(
     inputs: &[PathBuf],
     options: &CheckOptions,
     grading: &GradeOptions,
     progress: &ProgressBar,
 ) -> Result<Vec<Report>> {
+    if let Some(audio) = &options.audio_file {
+        media::check_readable_file(audio)?;
+    }
     let models = FaceModels::shared();
     let calibration = match (&options.calibrate_with, &models) {
         (Some(clip), Ok(models)) => Some(calibrate(clip, models, options)?),
@@ -133,7 +136,8 @@ pub fn run_all(
             };
             progress.inc(1);
             progress.set_message(input.display().to_string());
-            report.unwrap_or_else(|e| Report::error(input.display().to_string(), problem(&e)))
+            report
+                .unwrap_or_else(|e| Report::error(input.display().to_string(), problem(&e, input)))
         })
         .collect();
     progress.finish_and_clear();
@@ -165,10 +169,11 @@ pub fn run(
     run_calibrated(input, models, options, None, grading)
 }
 
-/// The problem of an error without the path (the report names the input).
-fn problem(error: &Error) -> String {
+/// The problem of an error without the path when it is the input's (the report names the
+/// input); an error about another file (`--audio`) keeps that file's name.
+fn problem(error: &Error, input: &Path) -> String {
     match error {
-        Error::Input { problem, .. } => problem.clone(),
+        Error::Input { path, problem } if path == input => problem.clone(),
         other => other.to_string(),
     }
 }
@@ -189,6 +194,13 @@ pub fn run_calibrated(
     if options.audio_file.is_none() && info.analysed_audio.is_none() {
         return Err(Error::input(input, NO_AUDIO_IN_VIDEO));
     }
+    let mut summary = InputSummary::from_media(&info);
+    if let Some(audio) = &options.audio_file {
+        // Probed before the video is decoded: its errors come at once and name it.
+        summary.audio_path = Some(audio.display().to_string());
+        let audio_info = media::probe(audio)?;
+        summary.audio = audio_info.analysed_audio.map(|i| audio_info.streams[i].clone());
+    }
     let measured = measure(input, models, options)?;
     let population_ms = options.content.lip_lead_ms;
     let content_options = ContentOptions {
@@ -200,12 +212,6 @@ pub fn run_calibrated(
         calibration.readings(&estimate, population_ms);
     }
 
-    let mut summary = InputSummary::from_media(&info);
-    if let Some(audio) = &options.audio_file {
-        summary.audio_path = Some(audio.display().to_string());
-        let audio_info = media::probe(audio)?;
-        summary.audio = audio_info.analysed_audio.map(|i| audio_info.streams[i].clone());
-    }
     let mut report = Report::new(summary, Method::Content);
     report.warnings = warnings(&estimate, &measured.lips);
     if let Some(c) = calibration.as_ref().filter(|c| c.lip_lead_ms.is_none()) {
@@ -214,6 +220,7 @@ pub fn run_calibrated(
             c.clip
         ));
     }
+    report.set_media_health(measured.health);
     let ContentEstimate {
         offset_ms,
         mut uncertainty_ms,
@@ -281,6 +288,8 @@ pub struct Measured {
     pub lips: LipSeries,
     /// The frame with the mouth widest open, when plots are asked for.
     pub thumbnail: Option<Thumbnail>,
+    /// What the decoder met in the clip.
+    pub health: MediaHealth,
 }
 
 /// Forwards frames to the tracker and turns audio into features on the decoding thread.
@@ -320,14 +329,14 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
     };
     let (sender, frames) = sync_channel(QUEUE_FRAMES);
     let path = input.to_path_buf();
-    let decoder = std::thread::spawn(move || -> Result<Option<AudioFeatures>> {
+    let decoder = std::thread::spawn(move || -> Result<(Option<AudioFeatures>, MediaHealth)> {
         let mut sink = Forward { frames: sender, audio: None };
-        media::decode(&path, &decode, &mut sink)?;
-        sink.audio.map(SpeechAnalyzer::finish).transpose()
+        let health = media::decode(&path, &decode, &mut sink)?;
+        Ok((sink.audio.map(SpeechAnalyzer::finish).transpose()?, health))
     });
     let tracked = track(frames, models, options.plots);
     let decoded = decoder.join().map_err(|_| Error::Processing("the decoder panicked".into()))?;
-    let own_features = decoded?;
+    let (own_features, health) = decoded?;
     let (lips, thumbnail) = tracked?;
     let audio = match &options.audio_file {
         Some(file) => {
@@ -341,7 +350,7 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
     if lips.is_empty() {
         return Err(Error::input(input, "video stream decoded to no frames"));
     }
-    Ok(Measured { audio, lips, thumbnail })
+    Ok(Measured { audio, lips, thumbnail, health })
 }
 
 /// Tracks faces in the frames as they arrive, batch by batch on the rayon pool.

@@ -8,11 +8,12 @@ use crate::estimate::reference::{
 };
 use crate::features::fingerprint::{Fingerprint, FingerprintSink};
 use crate::grade::{grade, GradeOptions};
+use crate::limits;
 use crate::media::{
-    self, AudioOptions, ChannelSelect, DecodeOptions, FrameSize, SampleRate, VideoOptions,
+    self, AudioOptions, ChannelSelect, DecodeOptions, FrameSize, MediaInfo, SampleRate,
+    VideoOptions,
 };
 use crate::report::{describe_offset, Drift, InputSummary, Method, Report, Window};
-use crate::units;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -85,13 +86,13 @@ pub struct CompareArgs {
     pub video_ref: Option<PathBuf>,
     /// Where the reference audio was meant to start in the output (Kling's sound_insert_time),
     /// e.g. 1s. Offsets are measured from there.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = units::parse_duration_s)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = |s: &str| limits::REF_TIME.parse(s))]
     pub ref_insert_time: f64,
     /// Where the section meant to be used starts in the reference (Kling's sound_start_time).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = units::parse_duration_s)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = |s: &str| limits::REF_TIME.parse(s))]
     pub ref_start_time: f64,
-    /// Length of the analysis windows the output audio is cut into.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = units::parse_positive_duration_s)]
+    /// Length of the analysis windows the output audio is cut into (500 ms to 60 s).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = |s: &str| limits::COMPARE_WINDOW.parse(s))]
     pub window: f64,
     /// Which stream and channel of the output to compare.
     #[command(flatten)]
@@ -118,10 +119,15 @@ impl CompareArgs {
 
 /// Measures and grades the output against its references.
 pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
+    // Every input is read before any is decoded, so that an error names the right file at once.
     let info = media::probe(&options.output)?;
     // The reference is probed too: its truncation and stream errors are found as the output's
     // are (decoding alone does not see a WAV cut short).
     let reference_info = media::probe(&options.audio_ref)?;
+    if let Some(video_ref) = &options.video_ref {
+        media::probe(video_ref)?;
+    }
+    check_placement(options, &info, &reference_info)?;
     let output_stream = match options.output_stream {
         Some(n) => info.streams.iter().filter(|s| s.audio.is_some()).nth(n).map(|s| s.index),
         None => info.analysed_audio,
@@ -156,7 +162,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
             },
         }),
     };
-    media::decode(&options.output, &decode, &mut sink)?;
+    let health = media::decode(&options.output, &decode, &mut sink)?;
     let output_frames = std::mem::take(&mut sink.frames);
     let output_audio = sink
         .audio
@@ -235,9 +241,34 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
              audio at the full rate would take more memory than avsync allows itself"
         ));
     }
+    report.set_media_health(health);
     report.reference = Some(details);
     grade(&mut report, grading);
     Ok(report)
+}
+
+/// Refuses an expected placement outside the files: a reference section that starts past the
+/// end of the reference, or an insertion point past the end of the output, can only produce a
+/// meaningless offset (`--ref-start-time 99999s` read as "99999000 ms late").
+fn check_placement(
+    options: &CompareOptions,
+    output: &MediaInfo,
+    reference: &MediaInfo,
+) -> Result<()> {
+    let checks = [
+        ("--ref-start-time", options.expected.ref_start_s, reference, "reference"),
+        ("--ref-insert-time", options.expected.output_start_s, output, "output"),
+    ];
+    for (option, time_s, file, what) in checks {
+        let Some(duration_s) = file.duration_s else { continue };
+        if time_s >= duration_s {
+            return Err(Error::usage(format!(
+                "{option} {time_s} s is past the end of the {what} {} ({duration_s:.3} s long)",
+                file.path
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Fingerprints of every frame of `path`'s video.
