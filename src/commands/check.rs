@@ -2,16 +2,19 @@
 //! with no reference.
 //!
 //! One pass over each file: a decoding thread turns the audio into speech features as it goes
-//! and hands the video frames (luma, [`ANALYSIS_SIDE_PX`]) through a short queue to the face
-//! tracker, which runs on the rayon pool in batches while the next frames decode. Only the
-//! features are kept, so memory does not grow with the clip beyond a few numbers per frame.
+//! and hands the video frames (luma at the coded size, unscaled) through a short queue to one
+//! face tracker for the clip, which runs while the next frames decode, so decoding and
+//! inference overlap on two cores. The models' inputs are sampled straight from the face
+//! region (or, when the detector must search, from the frame); no full frame is ever scaled. Only
+//! the features are kept, so memory does not grow with the clip beyond a few numbers per
+//! frame.
 
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::estimate::content::{self, Calibration, ContentEstimate, ContentOptions};
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{
-    track_frames_parallel, FaceModels, LipSeries, PixelBox, TrackLinker, TrackerConfig,
+    FaceModels, FaceTracker, LipSeries, LumaFrame as _, PixelBox, TrackerConfig,
 };
 use crate::features::speech::SpeechAnalyzer;
 use crate::grade::{grade, GradeOptions};
@@ -30,13 +33,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::Instant;
 
-/// Longest side of the frames the face tracker sees: the landmark model looks at a 192×192
-/// crop, and the detector finds faces down to about a tenth of the frame at this size.
-pub const ANALYSIS_SIDE_PX: u32 = 640;
-/// Frames tracked per batch: enough for every rayon thread to take a chunk.
-const BATCH_FRAMES_PER_THREAD: usize = 24;
-/// Decoded frames queued ahead of the tracker.
-const QUEUE_FRAMES: usize = 32;
+/// Longest side of the report's thumbnail (the frame with the mouth widest open).
+pub const THUMBNAIL_SIDE_PX: u32 = 640;
+/// Decoded frames queued ahead of the tracker: enough to ride out a detector pass, few enough
+/// that full-resolution frames (8 MB each at 4K) do not add up.
+const QUEUE_FRAMES: usize = 4;
 /// A face in less than this share of the frames is worth a warning.
 const LOW_FACE_SHARE: f64 = 0.5;
 
@@ -320,11 +321,7 @@ impl MediaSink for Forward {
 pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Result<Measured> {
     let own_audio = options.audio_file.is_none();
     let decode = DecodeOptions {
-        video: Some(VideoOptions {
-            size: FrameSize::LongestSide(ANALYSIS_SIDE_PX),
-            skip_loop_filter: true,
-            threads: 0,
-        }),
+        video: Some(VideoOptions { size: FrameSize::Native, skip_loop_filter: true, threads: 0 }),
         audio: own_audio.then(|| options.audio.clone()),
     };
     let (sender, frames) = sync_channel(QUEUE_FRAMES);
@@ -353,49 +350,59 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
     Ok(Measured { audio, lips, thumbnail, health })
 }
 
-/// Tracks faces in the frames as they arrive, batch by batch on the rayon pool.
+/// Tracks faces in the frames as they arrive, with one tracker for the whole clip: it runs
+/// the detector only where tracking is lost (and periodically for new faces), never at chunk
+/// boundaries.
 fn track(
     frames: Receiver<LumaFrame>,
     models: &FaceModels,
     keep_thumbnail: bool,
 ) -> Result<(LipSeries, Option<Thumbnail>)> {
-    let config = TrackerConfig::default();
-    let threads = rayon::current_num_threads().max(1);
-    let batch_len = BATCH_FRAMES_PER_THREAD * threads;
-    let mut linker = TrackLinker::new();
+    let mut tracker = FaceTracker::new(models, TrackerConfig::default())
+        .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
     let mut lips = LipSeries::default();
-    let mut thumbnail = None;
-    let mut batch = Vec::with_capacity(batch_len);
-    let mut frames = frames.into_iter().peekable();
-    while frames.peek().is_some() {
-        batch.clear();
-        batch.extend(frames.by_ref().take(batch_len));
-        let faces =
-            track_frames_parallel(models, &config, &batch, BATCH_FRAMES_PER_THREAD, &mut linker)
-                .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
+    // the frame with the widest mouth so far; its thumbnail is made once, at the end
+    let mut widest_frame: Option<LumaFrame> = None;
+    for frame in frames {
+        let faces = tracker
+            .process(&frame.luma(), frame.pts_s)
+            .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
         let widest_before = lips.widest_mouth;
-        for frame in &faces {
-            lips.push(frame);
-        }
+        lips.push(&faces);
         if keep_thumbnail && lips.widest_mouth != widest_before {
-            if let Some(view) = lips.widest_mouth {
-                let frame = batch.iter().find(|f| f.pts_s == view.time_s);
-                thumbnail = frame.map(|f| mouth_thumbnail(f, view.mouth_box)).transpose()?;
-            }
+            widest_frame = Some(frame);
         }
     }
+    let thumbnail = match (widest_frame, lips.widest_mouth) {
+        (Some(frame), Some(view)) => Some(mouth_thumbnail(&frame, view.mouth_box)?),
+        _ => None,
+    };
     Ok((lips.finish(), thumbnail))
 }
 
+/// The frame, at most [`THUMBNAIL_SIDE_PX`] on its longer side, with the mouth box marked.
 fn mouth_thumbnail(frame: &LumaFrame, mouth: PixelBox) -> Result<Thumbnail> {
+    let longest = frame.width.max(frame.height).max(1);
+    let scale = (f64::from(THUMBNAIL_SIDE_PX) / f64::from(longest)).min(1.0);
+    let px = |v: f32| (f64::from(v.max(0.0)) * scale) as u32;
     let region = Region {
         label: "mouth".to_string(),
-        x: mouth.x_min.max(0.0) as u32,
-        y: mouth.y_min.max(0.0) as u32,
-        width: (mouth.x_max - mouth.x_min).max(1.0) as u32,
-        height: (mouth.y_max - mouth.y_min).max(1.0) as u32,
+        x: px(mouth.x_min),
+        y: px(mouth.y_min),
+        width: px(mouth.x_max - mouth.x_min).max(1),
+        height: px(mouth.y_max - mouth.y_min).max(1),
     };
-    Thumbnail::from_luma(frame, vec![region])
+    if scale >= 1.0 {
+        return Thumbnail::from_luma(frame, vec![region]);
+    }
+    let image = image::GrayImage::from_raw(frame.width, frame.height, frame.pixels.clone())
+        .ok_or_else(|| Error::Processing("thumbnail: frame buffer of the wrong size".into()))?;
+    let (w, h) = (
+        ((f64::from(frame.width) * scale).round() as u32).max(1),
+        ((f64::from(frame.height) * scale).round() as u32).max(1),
+    );
+    let small = image::imageops::resize(&image, w, h, image::imageops::FilterType::Triangle);
+    Thumbnail::from_image(frame.pts_s, &image::DynamicImage::ImageLuma8(small), vec![region])
 }
 
 /// The content-specific lines printed under the summary line.
