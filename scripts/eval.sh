@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Content mode's accuracy on the shared corpus (examples/eval.rs), checked against the figures
-# pinned in testdata/content_eval_pins.json. Takes about 10 minutes on 2 cores, so it is not part
+# pinned in testdata/content_eval_pins.json. Takes a release build and about 4 minutes on 2 cores (7 with tract), so it is not part
 # of scripts/test.sh; run it after any change to features/, correlate/ or estimate/content.rs.
 # Usage: bash scripts/eval.sh [CORPUS_DIR]   (default ../shared/corpus)
 set -euo pipefail

@@ -2,7 +2,7 @@
 # Quick start, step 2, and what CI runs: installs what is missing, then checks formatting,
 # lints (warnings are errors) and runs every test (the phone recognition of the default
 # `phonetic` feature included), then lints and unit-tests the build without default features.
-# Content mode's corpus figures are pinned by scripts/eval.sh (about 10 minutes;
+# Content mode's corpus figures are pinned by scripts/eval.sh (a release build, then about 4 minutes;
 # not run here). The test fixtures are generated on first use (testdata/generate.sh); tests on
 # the shared corpus skip with a message when ../shared/corpus is absent. Under CI (`CI` set) the
 # HTML report test must find chromium instead of skipping.
