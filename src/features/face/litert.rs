@@ -11,7 +11,7 @@
 
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use libloading::Library;
 
@@ -212,6 +212,49 @@ pub struct Network {
 // (`&mut self` for every call that touches them).
 unsafe impl Send for Network {}
 
+/// Runs `compile` with stderr pointed at `/dev/null` the first time in the process, and
+/// plainly after that. TensorFlow Lite prints "INFO: Created TensorFlow Lite XNNPACK delegate
+/// for CPU." once per process when the first model is compiled, through its own logger, which
+/// the environment's severity option does not reach and the library does not export. avsync
+/// compiles both models once when it loads them, before any other thread starts, so nothing
+/// else is written to stderr in that window.
+fn first_compile_quiet<T>(compile: impl FnOnce() -> T) -> T {
+    static FIRST: Once = Once::new();
+    let mut compile = Some(compile);
+    let mut result = None;
+    FIRST.call_once(|| result = compile.take().map(with_stderr_to_null));
+    match result {
+        Some(result) => result,
+        None => compile.expect("call_once did not run, so the closure is still here")(),
+    }
+}
+
+/// `run` with file descriptor 2 on `/dev/null`, restored afterwards; runs `run` unchanged when
+/// the redirection cannot be set up.
+fn with_stderr_to_null<T>(run: impl FnOnce() -> T) -> T {
+    // SAFETY: plain descriptor calls on descriptors this function opens, checks and closes;
+    // descriptor 2 is restored from its duplicate before returning.
+    unsafe {
+        let saved = libc::dup(2);
+        if saved < 0 {
+            return run();
+        }
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if null < 0 || libc::dup2(null, 2) < 0 {
+            if null >= 0 {
+                libc::close(null);
+            }
+            libc::close(saved);
+            return run();
+        }
+        libc::close(null);
+        let result = run();
+        libc::dup2(saved, 2);
+        libc::close(saved);
+        result
+    }
+}
+
 impl Network {
     /// Compiles the `.tflite` flatbuffer `bytes` for the CPU (XNNPACK).
     pub fn new(api: &Arc<Api>, bytes: &[u8], what: &'static str) -> Result<Network, FaceError> {
@@ -268,16 +311,15 @@ impl Network {
                 "SetOptionsHardwareAccelerators",
             )
             .and_then(|()| {
-                check(
-                    what,
+                let status = first_compile_quiet(|| {
                     (api.create_compiled_model)(
                         self.environment,
                         self.model,
                         options,
                         &mut self.compiled,
-                    ),
-                    "CreateCompiledModel",
-                )
+                    )
+                });
+                check(what, status, "CreateCompiledModel")
             });
             (api.destroy_options)(options);
             compiled?;
