@@ -7,6 +7,7 @@
 //! features are kept, so memory does not grow with the clip beyond a few numbers per frame.
 
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::estimate::content::{self, ContentEstimate, ContentOptions};
 use crate::features::audio::AudioFeatures;
@@ -20,7 +21,8 @@ use crate::media::{
     NO_AUDIO_IN_VIDEO,
 };
 use crate::report::{
-    describe_offset, format_clock, InputSummary, Method, Plots, Region, Report, Thumbnail,
+    describe_offset, format_against, format_clock, format_uncertainty_ms, InputSummary, Method,
+    Plots, Region, Report, Thumbnail,
 };
 use crate::units;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -50,12 +52,13 @@ pub struct CheckArgs {
     /// its driving audio); the file's first sample meets the video's time 0.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
-    /// Offsets searched, ± this much.
-    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = units::parse_positive_duration_s)]
-    pub search: f64,
-    /// Length of the windows that show where in the clip the offset changes.
-    #[arg(long, value_name = "DURATION", default_value = "8s", value_parser = units::parse_positive_duration_s)]
-    pub window: f64,
+    /// Offsets searched, ± this much [default: the config's analysis.search_range, else 500ms].
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_positive_duration_s)]
+    pub search: Option<f64>,
+    /// Length of the windows that show where in the clip the offset changes [default: the
+    /// config's analysis.window, else 8s].
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_positive_duration_s)]
+    pub window: Option<f64>,
     /// Step between windows.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = units::parse_positive_duration_s)]
     pub hop: f64,
@@ -81,13 +84,20 @@ pub struct CheckOptions {
 }
 
 impl CheckArgs {
-    pub fn options(&self, plots: bool) -> CheckOptions {
+    /// The options: each analysis setting from the command line, else the config's
+    /// `[analysis]`, else content mode's default.
+    pub fn options(&self, plots: bool, config: &Config) -> CheckOptions {
+        let defaults = ContentOptions::default();
         CheckOptions {
             content: ContentOptions {
-                search_ms: self.search * 1000.0,
-                window_s: self.window,
+                search_ms: self
+                    .search
+                    .map(|s| s * 1000.0)
+                    .or(config.analysis.max_offset_ms)
+                    .unwrap_or(defaults.search_ms),
+                window_s: self.window.or(config.analysis.window_s).unwrap_or(defaults.window_s),
                 hop_s: self.hop,
-                ..ContentOptions::default()
+                ..defaults
             },
             audio_file: self.audio.clone(),
             audio: self.audio_args.options(),
@@ -168,6 +178,7 @@ pub fn run(
         drift,
         windows,
         reason,
+        reason_code,
         details,
         curve,
         signals,
@@ -178,6 +189,7 @@ pub fn run(
     report.drift = drift;
     report.windows = windows;
     report.reason = reason;
+    report.reason_code = reason_code;
     report.content = Some(details);
     if options.plots {
         report.plots = Some(Plots { correlation: curve, signals, thumbnail: measured.thumbnail });
@@ -208,11 +220,17 @@ fn warnings(estimate: &ContentEstimate, lips: &LipSeries) -> Vec<String> {
         ));
     }
     if lips.tracks.len() > 1 {
-        warnings.push(format!(
-            "{} faces were tracked; the one whose lips match the speech best was used ({})",
-            lips.tracks.len(),
-            estimate.details.face.as_deref().unwrap_or("none")
-        ));
+        warnings.push(match estimate.details.face.as_deref() {
+            Some(face) => format!(
+                "{} faces were tracked; the one whose lips match the speech best was used \
+                 ({face})",
+                lips.tracks.len()
+            ),
+            None => format!(
+                "{} faces were tracked; none had a moving mouth to match the speech",
+                lips.tracks.len()
+            ),
+        });
     }
     warnings
 }
@@ -338,10 +356,10 @@ pub fn render_details(report: &Report) -> String {
     if let Some(offset) = report.offset_ms {
         let _ = writeln!(
             out,
-            "  {} ({offset:+.0} ms ±{:.0} ms), lips matched with z {:.1}",
+            "  {} ({offset:+.0} ms ±{}), lips matched with z {}",
             describe_offset(offset),
-            report.uncertainty_ms.unwrap_or(0.0),
-            d.z.unwrap_or(0.0)
+            format_uncertainty_ms(report.uncertainty_ms.unwrap_or(0.0)),
+            format_against(d.z.unwrap_or(0.0), d.min_z).0
         );
     }
     if let Some(drift) = &report.drift {
@@ -353,16 +371,41 @@ pub fn render_details(report: &Report) -> String {
     let measured = report.windows.iter().filter(|w| w.offset_ms.is_some()).count();
     let _ = writeln!(
         out,
-        "  {}; face in {:.0}% of frames; {:.1} s of speech; {measured} of {} windows measured; \
-         lip lead {:.0} ms taken off",
+        "  {}; face in {:.0}% of frames; {:.1} s of speech; {}; lip lead {:.0} ms taken off",
         d.face.as_deref().unwrap_or("no face used"),
         d.face_share * 100.0,
         d.speech_s,
-        report.windows.len(),
+        content::windows_measured(measured, report.windows.len()),
         d.lip_lead_ms
     );
     for warning in &report.warnings {
         let _ = writeln!(out, "  warning: {warning}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Check {
+        #[command(flatten)]
+        args: CheckArgs,
+    }
+
+    #[test]
+    fn analysis_keys_of_the_config_are_honoured_and_the_command_line_wins() {
+        let config = Config::parse("[analysis]\nwindow = \"4s\"\nsearch_range = \"1s\"\n").unwrap();
+        let parse = |args: &[&str]| Check::try_parse_from(args).unwrap().args;
+        let from_config = parse(&["check", "a.mp4"]).options(false, &config).content;
+        assert_eq!((from_config.window_s, from_config.search_ms), (4.0, 1000.0));
+        let from_cli = parse(&["check", "a.mp4", "--window", "6s", "--search", "300ms"])
+            .options(false, &config)
+            .content;
+        assert_eq!((from_cli.window_s, from_cli.search_ms), (6.0, 300.0));
+        let defaults = parse(&["check", "a.mp4"]).options(false, &Config::default()).content;
+        assert_eq!(defaults, ContentOptions::default());
+    }
 }

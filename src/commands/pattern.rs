@@ -209,7 +209,7 @@ struct PatternSink {
 impl MediaSink for PatternSink {
     fn video_frame(&mut self, frame: LumaFrame) -> Result<()> {
         self.frames.push(FrameCells::from_frame(&frame));
-        self.counters.push(read_counter(&frame));
+        self.counters.push(read_counter(&frame), frame.pts_s);
         Ok(())
     }
 
@@ -243,8 +243,16 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
     let mut measured = estimate(&flashes, &beeps);
     let counters = sink.counters.finish();
     if let Some(stats) = &counters {
+        if stats.dropped > 0 {
+            let times: Vec<String> =
+                stats.dropped_at_s.iter().map(|t| format!("{t:.3} s")).collect();
+            measured.warnings.push(format!(
+                "{} frame(s) dropped (the frame counter skipped) before the frame(s) at {}",
+                stats.dropped,
+                times.join(", ")
+            ));
+        }
         for (count, what) in [
-            (stats.dropped, "frame(s) dropped (the frame counter skipped)"),
             (stats.repeated, "frame(s) repeated"),
             (stats.backwards, "step(s) back in the frame counter"),
         ] {
@@ -261,6 +269,7 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
     report.drift = measured.drift;
     report.windows = measured.windows;
     report.reason = measured.reason;
+    report.reason_code = measured.reason_code;
     report.warnings = measured.warnings;
     report.pattern = Some(measured.details);
     grade(&mut report, grading);
