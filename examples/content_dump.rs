@@ -11,8 +11,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use avsync::commands::check::ANALYSIS_SIDE_PX;
-use avsync::features::face::{track_frames_parallel, FaceModels, TrackLinker, TrackerConfig};
+use avsync::features::face::{FaceModels, FaceTracker, LumaFrame as _, TrackerConfig};
 use avsync::media::{self, AudioOptions};
 use clap::Parser;
 
@@ -32,26 +31,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let models = FaceModels::shared()?;
     let config = TrackerConfig { keep_landmarks: true, ..TrackerConfig::default() };
-    let mut frames = luma_frames::DecodedFrames::open(&args.clip, Some(ANALYSIS_SIDE_PX));
-    let mut linker = TrackLinker::new();
-    let batch = 24 * rayon::current_num_threads().max(1);
+    // one tracker over the whole clip at the coded size, as `avsync check` runs it
+    let frames = luma_frames::DecodedFrames::open(&args.clip, None);
+    let mut tracker = FaceTracker::new(&models, config)?;
     let mut times = Vec::new();
     let mut records: Vec<f32> = Vec::new();
     let mut count = 0usize;
-    loop {
-        let chunk: Vec<_> = frames.by_ref().take(batch).collect::<Result<_, _>>()?;
-        if chunk.is_empty() {
-            break;
-        }
-        for frame in track_frames_parallel(&models, &config, &chunk, 24, &mut linker)? {
-            let index = times.len();
-            times.push(frame.time_s);
-            for face in &frame.faces {
-                let Some(lm) = &face.landmarks else { continue };
-                records.extend([index as f32, face.track as f32, face.score]);
-                records.extend(lm.points.iter().flat_map(|p| [p.x, p.y]));
-                count += 1;
-            }
+    for frame in frames {
+        let frame = frame?;
+        let frame = tracker.process(&frame.luma(), frame.time_s())?;
+        let index = times.len();
+        times.push(frame.time_s);
+        for face in &frame.faces {
+            let Some(lm) = &face.landmarks else { continue };
+            records.extend([index as f32, face.track as f32, face.score]);
+            records.extend(lm.points.iter().flat_map(|p| [p.x, p.y]));
+            count += 1;
         }
     }
     let audio = match &args.audio {

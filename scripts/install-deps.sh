@@ -71,3 +71,27 @@ if command -v rustup >/dev/null; then
   rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 fi
 rust_ok || { echo "install-deps.sh: Rust $NEED_RUST or newer is needed" >&2; exit 1; }
+
+# LiteRT for the face models (src/features/face/litert.rs): libLiteRt.so from the pinned PyPI
+# wheel ai-edge-litert, with its licence, where avsync looks for it. avsync works without it
+# (the models then run on tract, about 3.5 times slower); AVSYNC_LITERT_LIB names another copy.
+LITERT_VERSION=2.3.0
+LITERT_WHEEL=ai_edge_litert-2.3.0-cp311-cp311-manylinux_2_27_x86_64.whl
+LITERT_SHA256=1f15078a6725d2357d9de9221664c29afa0545d807559c5f7199ce5e40b96b23
+LITERT_DIR=/usr/local/lib/avsync/litert
+if [ "$(uname -m)" = x86_64 ] && [ ! -f "$LITERT_DIR/libLiteRt.so" ]; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    as_root env DEBIAN_FRONTEND=noninteractive "${APT[@]}" install --no-install-recommends python3-pip
+  fi
+  echo "install-deps.sh: installing LiteRT $LITERT_VERSION into $LITERT_DIR"
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+  # the wheel's Python parts are for CPython 3.11; libLiteRt.so itself is plain C, any Python
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux_2_27_x86_64 \
+    --python-version 311 -d "$WORK" "ai-edge-litert==$LITERT_VERSION"
+  echo "$LITERT_SHA256  $WORK/$LITERT_WHEEL" | sha256sum -c --quiet
+  python3 -m zipfile -e "$WORK/$LITERT_WHEEL" "$WORK/wheel"
+  as_root install -D -m 644 "$WORK/wheel/ai_edge_litert/libLiteRt.so" "$LITERT_DIR/libLiteRt.so"
+  as_root install -D -m 644 "$WORK/wheel/ai_edge_litert-$LITERT_VERSION.dist-info/licenses/LICENSE" \
+    "$LITERT_DIR/LICENSE"
+fi

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-deps.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-if [ -n "${CI:-}" ]; then export AVSYNC_REQUIRE_CHROMIUM=1; fi
+if [ -n "${CI:-}" ]; then export AVSYNC_REQUIRE_CHROMIUM=1 AVSYNC_REQUIRE_LITERT=1; fi
 
 step() { echo "== $* ($(date +%T))"; "$@"; }
 step cargo fmt --check

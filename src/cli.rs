@@ -80,6 +80,7 @@ impl GradeArgs {
                 .or(config.grade.window_confidence)
                 .unwrap_or(defaults.window_confidence),
             marginal: self.marginal.or(config.grade.marginal).unwrap_or(defaults.marginal),
+            max_damaged_share: config.grade.max_damaged_share.unwrap_or(defaults.max_damaged_share),
         })
     }
 }

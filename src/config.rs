@@ -9,6 +9,7 @@
 //! window_policy = "stray"        # any | stray | ignore
 //! window_confidence = 0.5        # windows below this are not graded
 //! marginal = "central"           # central | fail | inconclusive
+//! max_damaged_share = 0.01       # above this share of damaged packets: inconclusive
 //!
 //! [analysis]
 //! window = "4s"                  # length of the per-window analysis (check, compare)
@@ -26,7 +27,7 @@
 
 use crate::error::{Error, Result};
 use crate::grade::{MarginalPolicy, Profile, WindowPolicy};
-use crate::units::parse_positive_duration_s;
+use crate::limits::{self, DurationRange};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -49,6 +50,9 @@ pub struct GradeConfig {
     pub window_policy: Option<WindowPolicy>,
     pub window_confidence: Option<f64>,
     pub marginal: Option<MarginalPolicy>,
+    /// Share (0–1) of a stream's packets that may be damaged before timing verdicts are
+    /// inconclusive (`crate::media::DEFAULT_MAX_DAMAGED_SHARE` when absent).
+    pub max_damaged_share: Option<f64>,
 }
 
 /// Analysis settings for the measuring commands (`check`, `compare`): each reads them as
@@ -111,6 +115,7 @@ struct RawGrade {
     window_policy: Option<WindowPolicy>,
     window_confidence: Option<f64>,
     marginal: Option<MarginalPolicy>,
+    max_damaged_share: Option<f64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -167,15 +172,18 @@ impl Config {
             .iter()
             .map(|p| Profile::parse(p).map_err(|e| format!("grade.profiles: {e}")))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        if let Some(c) = raw.grade.window_confidence {
-            if !(0.0..=1.0).contains(&c) {
-                return Err(format!("grade.window_confidence must be between 0 and 1, not {c}"));
+        for (key, value) in [
+            ("window_confidence", raw.grade.window_confidence),
+            ("max_damaged_share", raw.grade.max_damaged_share),
+        ] {
+            if let Some(c) = value.filter(|c| !(0.0..=1.0).contains(c)) {
+                return Err(format!("grade.{key} must be between 0 and 1, not {c}"));
             }
         }
-        let duration = |key: &str, value: &Option<String>| {
+        let duration = |key: &str, value: &Option<String>, range: DurationRange| {
             value
                 .as_deref()
-                .map(parse_positive_duration_s)
+                .map(|text| range.parse(text))
                 .transpose()
                 .map_err(|e| format!("analysis.{key}: {e}"))
         };
@@ -186,11 +194,16 @@ impl Config {
                 window_policy: raw.grade.window_policy,
                 window_confidence: raw.grade.window_confidence,
                 marginal: raw.grade.marginal,
+                max_damaged_share: raw.grade.max_damaged_share,
             },
             analysis: AnalysisConfig {
-                window_s: duration("window", &raw.analysis.window)?,
-                max_offset_ms: duration("search_range", &raw.analysis.search_range)?
-                    .map(|s| s * 1000.0),
+                window_s: duration("window", &raw.analysis.window, limits::CONFIG_WINDOW)?,
+                max_offset_ms: duration(
+                    "search_range",
+                    &raw.analysis.search_range,
+                    limits::CHECK_SEARCH,
+                )?
+                .map(|s| s * 1000.0),
             },
             output: OutputConfig {
                 dir: raw.output.dir,
@@ -244,6 +257,8 @@ mod tests {
         assert!(err.contains("unknown profile 'tv'"), "{err}");
         let err = Config::parse("[analysis]\nwindow = \"4\"\n").unwrap_err();
         assert!(err.contains("analysis.window") && err.contains("needs a unit"), "{err}");
+        let err = Config::parse("[analysis]\nsearch_range = \"1e9s\"\n").unwrap_err();
+        assert!(err.contains("analysis.search_range") && err.contains("40 ms to 10 s"), "{err}");
         assert_eq!(Config::parse("").unwrap(), Config::default());
     }
 }

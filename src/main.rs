@@ -69,6 +69,14 @@ enum Command {
     /// audio sits (sub-sample), drift, splices, gain; with --video-ref also the video offset,
     /// dropped, repeated and frozen frames. Grades audio offset minus video offset.
     Compare(commands::compare::CompareArgs),
+    /// Correct a constant offset: write a copy of INPUT with its audio moved against the
+    /// picture (stream copy, nothing re-encoded), then measure and grade the copy.
+    ///
+    /// Exit code 0 when the fixed file passes, 1 when it fails, 3 when it cannot be measured.
+    Fix(commands::fix::FixArgs),
+    /// Split a long voice-over into jobs the target accepts, cut in the pauses between words:
+    /// a JSON/CSV plan, and with --write the chunk files.
+    Plan(commands::plan::PlanArgs),
     /// Generate flash/beep test patterns, or measure a clip made from one.
     Pattern {
         #[command(subcommand)]
@@ -108,16 +116,20 @@ enum PatternCommand {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            eprintln!("avsync: {}", one_line(&e.render().to_string()));
+            return ExitCode::from(EXIT_USAGE);
+        }
         Err(e) => {
-            let usage_error = e.use_stderr();
+            // --help and --version.
             let _ = e.print();
-            return ExitCode::from(if usage_error { EXIT_USAGE } else { 0 });
+            return ExitCode::SUCCESS;
         }
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("avsync: {e}");
+            eprintln!("avsync: {}", report::escape_control(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }
@@ -175,10 +187,11 @@ fn run(cli: Cli) -> Result<u8, Error> {
             } else {
                 ProgressBar::hidden()
             };
-            let options = args.options(outputs.wants_plots(), &config);
-            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress);
+            let options = args.options(outputs.wants_plots(), &config)?;
+            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
             for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
-                eprintln!("avsync: {}: {}", failed.input.path, failed.reason);
+                let message = format!("{}: {}", failed.input.path, failed.reason);
+                eprintln!("avsync: {}", report::escape_control(&message));
             }
             let outcome = emit_with_details(&reports, &outputs, commands::check::render_details)?;
             Ok(outcome.exit_code())
@@ -187,13 +200,45 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let outputs = args.output_args.options(&config);
             outputs.check()?;
             let report =
-                commands::compare::run(&args.options(&config), &args.grade.options(&config)?)?;
+                commands::compare::run(&args.options(&config)?, &args.grade.options(&config)?)?;
             let outcome = emit_with_details(
                 std::slice::from_ref(&report),
                 &outputs,
                 commands::compare::render_details,
             )?;
             Ok(outcome.exit_code())
+        }
+        Command::Fix(args) => {
+            let outputs = args.output_args.options(&config);
+            outputs.check()?;
+            safe_write::check_output(&args.output)?;
+            let grading = args.grade.options(&config)?;
+            let plan = args.plan()?;
+            let fixed = commands::fix::run(&args.input, &args.output, &plan, &grading)?;
+            if !outputs.quiet && outputs.json.as_deref() != Some(Path::new("-")) {
+                print_stdout(&commands::fix::render_text(&fixed, &args.output))?;
+            }
+            Ok(emit(std::slice::from_ref(&fixed.after), &outputs)?.exit_code())
+        }
+        Command::Plan(args) => {
+            for path in [&args.json, &args.csv].into_iter().flatten() {
+                if path != Path::new("-") {
+                    safe_write::check_output(path)?;
+                }
+            }
+            let plan = commands::plan::run(&args)?;
+            if let Some(path) = &args.json {
+                report::write_text(path, &(to_json(&plan)? + "\n"))?;
+            }
+            if let Some(path) = &args.csv {
+                report::write_text(path, &commands::plan::render_csv(&plan))?;
+            }
+            let to_stdout =
+                [&args.json, &args.csv].iter().any(|p| p.as_deref() == Some(Path::new("-")));
+            if !args.quiet && !to_stdout {
+                print_stdout(&commands::plan::render_text(&plan))?;
+            }
+            Ok(0)
         }
         Command::Pattern { command: PatternCommand::Generate(args) } => {
             let options = args.options();
@@ -233,18 +278,41 @@ impl Command {
             Command::Preflight { video, audio, .. } => {
                 std::iter::once(video.as_path()).chain(audio.as_deref()).collect()
             }
-            Command::Check(args) => {
-                args.inputs.iter().map(PathBuf::as_path).chain(args.audio.as_deref()).collect()
-            }
+            Command::Check(args) => args
+                .inputs
+                .iter()
+                .map(PathBuf::as_path)
+                .chain(args.audio.as_deref())
+                .chain(args.calibrate_with.as_deref())
+                .collect(),
             Command::Compare(args) => [args.output.as_path(), args.audio_ref.as_path()]
                 .into_iter()
                 .chain(args.video_ref.as_deref())
                 .collect(),
+            Command::Fix(args) => {
+                std::iter::once(args.input.as_path()).chain(args.from_report.as_deref()).collect()
+            }
+            Command::Plan(args) => {
+                std::iter::once(args.audio.as_path()).chain(args.video.as_deref()).collect()
+            }
             Command::Pattern { command: PatternCommand::Generate(_) } => Vec::new(),
             Command::Pattern { command: PatternCommand::Analyze { input, .. } } => vec![input],
             Command::Report { reports, .. } => reports.iter().map(PathBuf::as_path).collect(),
         }
     }
+}
+
+/// A clap error on one line, as every avsync error is: its message and tip, without the usage
+/// block and the pointer to --help that a CI log does not need.
+fn one_line(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.

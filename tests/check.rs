@@ -32,11 +32,18 @@ fn work_dir() -> &'static Path {
 /// A talking sample with the audio `offset_ms` early (`< 0`: late), made by the example that
 /// `cargo test` builds beside the binary.
 fn talking_sample(offset_ms: i32) -> PathBuf {
+    talking_sample_with_lead(offset_ms, None)
+}
+
+/// [`talking_sample`] whose mouth leads its sound by `lip_lead_ms` (default: the population
+/// lead content mode assumes).
+fn talking_sample_with_lead(offset_ms: i32, lip_lead_ms: Option<i32>) -> PathBuf {
     common::fixtures(); // speech.wav
                         // Tests run in parallel: one makes a sample while the others that want it wait.
     static MAKING: Mutex<()> = Mutex::new(());
     let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
-    let out = work_dir().join(format!("talking{offset_ms:+}.mp4"));
+    let lead = lip_lead_ms.map_or(String::new(), |ms| format!("-lead{ms}"));
+    let out = work_dir().join(format!("talking{offset_ms:+}{lead}.mp4"));
     if !out.exists() {
         let bin = Path::new(env!("CARGO_BIN_EXE_avsync"))
             .with_file_name("examples")
@@ -50,6 +57,7 @@ fn talking_sample(offset_ms: i32) -> PathBuf {
         let status = Command::new(&bin)
             .arg(&out)
             .arg(format!("--offset-ms={offset_ms}"))
+            .args(lip_lead_ms.map(|ms| format!("--lip-lead-ms={ms}")))
             .current_dir(common::repo())
             .stdout(std::process::Stdio::null())
             .status()
@@ -259,5 +267,51 @@ fn lips_that_do_not_follow_the_words_score_low_and_say_where() {
     assert!(
         warnings.iter().any(|w| w.starts_with("lips do not follow the speech from 0:0")),
         "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_speakers_own_lip_lead_from_an_in_sync_clip_calibrates_the_reading() {
+    // A speaker whose lips lead their sound by 150 ms, far from the population's 60: without
+    // calibration a clip 120 ms early reads about 90 ms less.
+    const LEAD_MS: i32 = 150;
+    let population_ms = avsync::estimate::content::SPEECH_LIP_LEAD_MS;
+    let in_sync = talking_sample_with_lead(0, Some(LEAD_MS));
+    let shifted = talking_sample_with_lead(120, Some(LEAD_MS));
+    // One run: the JSON report to a file, the text to stdout.
+    let json = work_dir().join("calibrated.json");
+    let (code, text, stderr) = avsync(&[
+        "check",
+        "--json",
+        json.to_str().unwrap(),
+        "--calibrate-with",
+        in_sync.to_str().unwrap(),
+        shifted.to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_valid(&validator(), &report);
+    let calibration = &report["content"]["calibration"];
+    assert_eq!(calibration["used"], "calibrated", "{stderr}");
+    let value = |key: &str| calibration[key].as_f64().unwrap_or_else(|| panic!("{key}: {report}"));
+    let lead = value("lip_lead_ms");
+    assert!((lead - f64::from(LEAD_MS)).abs() <= SAMPLE_TOLERANCE_MS, "lead {lead:.1} ms");
+    let calibrated = value("calibrated_offset_ms");
+    assert!((calibrated - 120.0).abs() <= SAMPLE_TOLERANCE_MS, "calibrated {calibrated:.1} ms");
+    assert_eq!(report["offset_ms"].as_f64(), Some(calibrated));
+    let uncalibrated = value("uncalibrated_offset_ms");
+    let expected_uncalibrated = 120.0 - (f64::from(LEAD_MS) - population_ms);
+    assert!(
+        (uncalibrated - expected_uncalibrated).abs() <= SAMPLE_TOLERANCE_MS,
+        "uncalibrated {uncalibrated:.1} ms"
+    );
+    assert!(value("calibrated_uncertainty_ms") < value("uncalibrated_uncertainty_ms"));
+    assert_eq!(report["uncertainty_ms"].as_f64(), Some(value("calibrated_uncertainty_ms")));
+    assert_eq!(code, 1, "120 ms early fails broadcast");
+    assert!(text.contains("calibrated with") && text.contains("calibrated used"), "{text}");
+    eprintln!(
+        "lead {lead:.1} ms; calibrated {calibrated:.1} ±{:.1} ms; uncalibrated {uncalibrated:.1} \
+         ±{:.1} ms",
+        value("calibrated_uncertainty_ms"),
+        value("uncalibrated_uncertainty_ms")
     );
 }

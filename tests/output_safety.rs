@@ -1,6 +1,7 @@
 //! Inputs are never modified: every output option of every command refuses an input's path
 //! (by its name, a hard link or a symlink) before any work, with exit 2; a failed write leaves
-//! an existing file as it was; two runs writing one report leave one whole report.
+//! an existing file as it was, after an error or Ctrl-C; two runs writing one report leave one
+//! whole report.
 
 mod common;
 
@@ -144,4 +145,37 @@ fn an_unwritable_output_is_found_before_any_work() {
     assert_eq!(code, 4, "{stderr}");
     assert!(stderr.contains("cannot write") && stderr.contains("report.json"), "{stderr}");
     assert!(stdout.is_empty(), "measured before refusing: {stdout}");
+}
+
+#[test]
+fn an_interrupted_pattern_generate_keeps_the_file_it_would_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("keep.mp4");
+    std::fs::write(&keep, b"an earlier clip").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_avsync"))
+        .args(["pattern", "generate", keep.to_str().unwrap(), "--duration", "2h"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let others = || -> Vec<PathBuf> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| *p != keep)
+            .collect()
+    };
+    // Interrupt once the run is writing its temporary file (a two-hour clip takes minutes).
+    let writing = (0..1200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        !others().is_empty()
+    });
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(writing, "no temporary file appeared within 60 s");
+    assert!(killed.success());
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(std::fs::read(&keep).unwrap(), b"an earlier clip");
+    assert_eq!(others(), Vec::<PathBuf>::new(), "the interrupted run left a file behind");
 }

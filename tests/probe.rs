@@ -116,3 +116,66 @@ fn rotation_and_very_short_clips_are_warned_about() {
     assert!(warnings.contains("very short"), "{warnings}");
     assert!(info["streams"][0]["video"]["rotation_deg"].as_f64().unwrap().abs() == 90.0);
 }
+
+#[test]
+fn rotation_has_the_sign_ffprobe_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = fixture("h264_aac_25.mp4").path.to_str().unwrap().to_string();
+    for degrees in ["90", "270"] {
+        let rotated = dir.path().join(format!("rotated{degrees}.mp4"));
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+            .args(["-i", &source, "-c", "copy", "-metadata:s:v:0"])
+            .arg(format!("rotate={degrees}"))
+            .arg(&rotated)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let theirs: f64 = ffprobe(
+            &rotated,
+            &[
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream_side_data=rotation",
+                "-of",
+                "csv=p=0",
+            ],
+        )
+        .trim()
+        .trim_matches(',')
+        .parse()
+        .unwrap();
+        let ours = probe_json(&rotated)["streams"][0]["video"]["rotation_deg"].as_f64().unwrap();
+        // It printed -90 where ffprobe says 90.
+        assert_eq!(ours, theirs, "rotate={degrees}");
+    }
+}
+
+#[test]
+fn an_audio_stream_with_no_channels_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("no_channels.wav");
+    // A PCM WAV header that declares 0 channels, then a second of (unplayable) data.
+    let (rate, bits, data_len) = (48_000u32, 16u16, 96_000u32);
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&0u16.to_le_bytes()); // channels
+    bytes.extend_from_slice(&rate.to_le_bytes());
+    bytes.extend_from_slice(&(rate * 2).to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&bits.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_len.to_le_bytes());
+    bytes.resize(bytes.len() + data_len as usize, 0);
+    std::fs::write(&wav, bytes).unwrap();
+    // It exited 0 and showed "0 channel(s)".
+    let (code, stdout, stderr) = avsync(&["probe", wav.to_str().unwrap()]);
+    assert_eq!(code, 4, "exit {code}: {stdout}{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no_channels.wav") && stderr.contains("0 channel"), "{stderr}");
+}

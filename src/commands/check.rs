@@ -2,29 +2,32 @@
 //! with no reference.
 //!
 //! One pass over each file: a decoding thread turns the audio into speech features as it goes
-//! and hands the video frames (luma, [`ANALYSIS_SIDE_PX`]) through a short queue to the face
-//! tracker, which runs on the rayon pool in batches while the next frames decode. Only the
-//! features are kept, so memory does not grow with the clip beyond a few numbers per frame.
+//! and hands the video frames (luma at the coded size, unscaled) through a short queue to one
+//! face tracker for the clip, which runs while the next frames decode, so decoding and
+//! inference overlap on two cores. The models' inputs are sampled straight from the face
+//! region (or, when the detector must search, from the frame); no full frame is ever scaled. Only
+//! the features are kept, so memory does not grow with the clip beyond a few numbers per
+//! frame.
 
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::estimate::content::{self, ContentEstimate, ContentOptions};
+use crate::estimate::content::{self, Calibration, ContentEstimate, ContentOptions};
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{
-    track_frames_parallel, FaceModels, LipSeries, PixelBox, TrackLinker, TrackerConfig,
+    FaceModels, FaceTracker, LipSeries, LumaFrame as _, PixelBox, TrackerConfig,
 };
 use crate::features::speech::SpeechAnalyzer;
 use crate::grade::{grade, GradeOptions};
+use crate::limits;
 use crate::media::{
-    self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaSink, VideoOptions,
-    NO_AUDIO_IN_VIDEO,
+    self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaHealth, MediaSink,
+    VideoOptions, NO_AUDIO_IN_VIDEO,
 };
 use crate::report::{
     describe_offset, format_against, format_clock, format_uncertainty_ms, InputSummary, Method,
     Plots, Region, Report, Thumbnail,
 };
-use crate::units;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::fmt::Write as _;
@@ -32,13 +35,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::Instant;
 
-/// Longest side of the frames the face tracker sees: the landmark model looks at a 192×192
-/// crop, and the detector finds faces down to about a tenth of the frame at this size.
-pub const ANALYSIS_SIDE_PX: u32 = 640;
-/// Frames tracked per batch: enough for every rayon thread to take a chunk.
-const BATCH_FRAMES_PER_THREAD: usize = 24;
-/// Decoded frames queued ahead of the tracker.
-const QUEUE_FRAMES: usize = 32;
+/// Longest side of the report's thumbnail (the frame with the mouth widest open).
+pub const THUMBNAIL_SIDE_PX: u32 = 640;
+/// Decoded frames queued ahead of the tracker: enough to ride out a detector pass, few enough
+/// that full-resolution frames (8 MB each at 4K) do not add up.
+const QUEUE_FRAMES: usize = 4;
 /// A face in less than this share of the frames is worth a warning.
 const LOW_FACE_SHARE: f64 = 0.5;
 
@@ -52,16 +53,22 @@ pub struct CheckArgs {
     /// its driving audio); the file's first sample meets the video's time 0.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
-    /// Offsets searched, ± this much [default: the config's analysis.search_range, else 500ms].
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_positive_duration_s)]
+    /// Offsets searched, ± this much (40 ms to 10 s) [default: the config's
+    /// analysis.search_range, else 500ms].
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::CHECK_SEARCH.parse(s))]
     pub search: Option<f64>,
-    /// Length of the windows that show where in the clip the offset changes [default: the
-    /// config's analysis.window, else 8s].
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_positive_duration_s)]
+    /// Length of the windows that show where in the clip the offset changes (1 s to 10 min)
+    /// [default: the config's analysis.window, else 8s].
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::CHECK_WINDOW.parse(s))]
     pub window: Option<f64>,
-    /// Step between windows.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = units::parse_positive_duration_s)]
+    /// Step between windows (100 ms to 10 min).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = |s: &str| limits::CHECK_HOP.parse(s))]
     pub hop: f64,
+    /// A clip of the same speaker (or character) known to be in sync, e.g. a lip-sync job's
+    /// source video with its original audio: their own lip lead is measured on it and used
+    /// instead of the population's, and both readings are reported.
+    #[arg(long, value_name = "CLIP")]
+    pub calibrate_with: Option<PathBuf>,
     /// Which stream and channel of the audio to use.
     #[command(flatten)]
     pub audio_args: AudioArgs,
@@ -81,40 +88,63 @@ pub struct CheckOptions {
     pub audio: AudioOptions,
     /// Keep plot data (correlation, signals, thumbnail) in the report.
     pub plots: bool,
+    /// An in-sync clip of the same speaker to measure their lip lead on (`--calibrate-with`).
+    pub calibrate_with: Option<PathBuf>,
 }
 
 impl CheckArgs {
     /// The options: each analysis setting from the command line, else the config's
-    /// `[analysis]`, else content mode's default.
-    pub fn options(&self, plots: bool, config: &Config) -> CheckOptions {
+    /// `[analysis]`, else content mode's default. The config's window may be as short as
+    /// compare's (500 ms), which is too short for check: a usage error.
+    pub fn options(&self, plots: bool, config: &Config) -> Result<CheckOptions> {
         let defaults = ContentOptions::default();
-        CheckOptions {
+        let config_window_s = config
+            .analysis
+            .window_s
+            .map(|s| {
+                limits::CHECK_WINDOW.check(s).map_err(|range| {
+                    Error::usage(format!(
+                        "the config's analysis.window ({s} s) is outside {range} of check --window"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(CheckOptions {
             content: ContentOptions {
                 search_ms: self
                     .search
                     .map(|s| s * 1000.0)
                     .or(config.analysis.max_offset_ms)
                     .unwrap_or(defaults.search_ms),
-                window_s: self.window.or(config.analysis.window_s).unwrap_or(defaults.window_s),
+                window_s: self.window.or(config_window_s).unwrap_or(defaults.window_s),
                 hop_s: self.hop,
                 ..defaults
             },
             audio_file: self.audio.clone(),
             audio: self.audio_args.options(),
             plots,
-        }
+            calibrate_with: self.calibrate_with.clone(),
+        })
     }
 }
 
 /// Checks every input, in parallel, with a progress bar on `progress` (hidden when not a
-/// terminal). An input that fails gets an error report; the others go on.
+/// terminal). An input that fails gets an error report; the others go on. An `--audio` file
+/// or a calibration clip that cannot be read fails the run at once, before any decoding.
 pub fn run_all(
     inputs: &[PathBuf],
     options: &CheckOptions,
     grading: &GradeOptions,
     progress: &ProgressBar,
-) -> Vec<Report> {
+) -> Result<Vec<Report>> {
+    if let Some(audio) = &options.audio_file {
+        media::check_readable_file(audio)?;
+    }
     let models = FaceModels::shared();
+    let calibration = match (&options.calibrate_with, &models) {
+        (Some(clip), Ok(models)) => Some(calibrate(clip, models, options)?),
+        _ => None,
+    };
     progress.set_length(inputs.len() as u64);
     progress.set_style(
         ProgressStyle::with_template("{spinner} checking {pos}/{len} [{elapsed}] {wide_msg}")
@@ -125,24 +155,32 @@ pub fn run_all(
         .par_iter()
         .map(|input| {
             let report = match &models {
-                Ok(models) => run(input, models, options, grading),
+                Ok(models) => run_calibrated(input, models, options, calibration.clone(), grading),
                 Err(e) => Err(Error::Processing(format!("face models: {e}"))),
             };
             progress.inc(1);
             progress.set_message(input.display().to_string());
-            report.unwrap_or_else(|e| Report::error(input.display().to_string(), problem(&e)))
+            report
+                .unwrap_or_else(|e| Report::error(input.display().to_string(), problem(&e, input)))
         })
         .collect();
     progress.finish_and_clear();
-    reports
+    Ok(reports)
 }
 
-/// The problem of an error without the path (the report names the input).
-fn problem(error: &Error) -> String {
-    match error {
-        Error::Input { problem, .. } => problem.clone(),
-        other => other.to_string(),
+/// Measures the lip lead of the speaker in `clip`, a clip known to be in sync.
+pub fn calibrate(clip: &Path, models: &FaceModels, options: &CheckOptions) -> Result<Calibration> {
+    let info = media::probe(clip)?;
+    if info.analysed_video.is_none() || info.analysed_audio.is_none() {
+        return Err(Error::input(
+            clip,
+            "a calibration clip needs both the talking face and its own sound",
+        ));
     }
+    let own = CheckOptions { audio_file: None, audio: AudioOptions::default(), ..options.clone() };
+    let measured = measure(clip, models, &own)?;
+    let estimate = content::estimate(&measured.audio, &measured.lips, &options.content);
+    Ok(Calibration::from_clip(clip.display().to_string(), &estimate, options.content.lip_lead_ms))
 }
 
 /// Measures and grades one clip.
@@ -150,6 +188,26 @@ pub fn run(
     input: &Path,
     models: &FaceModels,
     options: &CheckOptions,
+    grading: &GradeOptions,
+) -> Result<Report> {
+    run_calibrated(input, models, options, None, grading)
+}
+
+/// The problem of an error without the path when it is the input's (the report names the
+/// input); an error about another file (`--audio`) keeps that file's name.
+fn problem(error: &Error, input: &Path) -> String {
+    match error {
+        Error::Input { path, problem } if path == input => problem.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Measures and grades one clip, with the speaker's lip lead from `calibration` when given.
+pub fn run_calibrated(
+    input: &Path,
+    models: &FaceModels,
+    options: &CheckOptions,
+    mut calibration: Option<Calibration>,
     grading: &GradeOptions,
 ) -> Result<Report> {
     let started = Instant::now();
@@ -160,29 +218,50 @@ pub fn run(
     if options.audio_file.is_none() && info.analysed_audio.is_none() {
         return Err(Error::input(input, NO_AUDIO_IN_VIDEO));
     }
-    let measured = measure(input, models, options)?;
-    let estimate = content::estimate(&measured.audio, &measured.lips, &options.content);
-
     let mut summary = InputSummary::from_media(&info);
     if let Some(audio) = &options.audio_file {
+        // Probed before the video is decoded: its errors come at once and name it.
         summary.audio_path = Some(audio.display().to_string());
         let audio_info = media::probe(audio)?;
         summary.audio = audio_info.analysed_audio.map(|i| audio_info.streams[i].clone());
     }
+    let measured = measure(input, models, options)?;
+    let population_ms = options.content.lip_lead_ms;
+    let content_options = ContentOptions {
+        lip_lead_ms: calibration.as_ref().map_or(population_ms, |c| c.lead_ms(population_ms)),
+        ..options.content.clone()
+    };
+    let estimate = content::estimate(&measured.audio, &measured.lips, &content_options);
+    if let Some(calibration) = &mut calibration {
+        calibration.readings(&estimate, population_ms);
+    }
+
     let mut report = Report::new(summary, Method::Content);
     report.warnings = warnings(&estimate, &measured.lips);
+    if let Some(c) = calibration.as_ref().filter(|c| c.lip_lead_ms.is_none()) {
+        report.warnings.push(format!(
+            "the calibration clip {} could not be measured: the population's lip lead was used",
+            c.clip
+        ));
+    }
+    report.set_media_health(measured.health);
     let ContentEstimate {
         offset_ms,
-        uncertainty_ms,
+        mut uncertainty_ms,
         confidence,
         drift,
         windows,
         reason,
         reason_code,
-        details,
+        mut details,
         curve,
         signals,
+        ..
     } = estimate;
+    if let Some(calibration) = calibration {
+        uncertainty_ms = offset_ms.and(calibration.used_uncertainty_ms());
+        details.calibration = Some(calibration);
+    }
     report.offset_ms = offset_ms;
     report.uncertainty_ms = uncertainty_ms;
     report.confidence = confidence;
@@ -241,6 +320,8 @@ pub struct Measured {
     pub lips: LipSeries,
     /// The frame with the mouth widest open, when plots are asked for.
     pub thumbnail: Option<Thumbnail>,
+    /// What the decoder met in the clip.
+    pub health: MediaHealth,
 }
 
 /// Forwards frames to the tracker and turns audio into features on the decoding thread.
@@ -271,23 +352,19 @@ impl MediaSink for Forward {
 pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Result<Measured> {
     let own_audio = options.audio_file.is_none();
     let decode = DecodeOptions {
-        video: Some(VideoOptions {
-            size: FrameSize::LongestSide(ANALYSIS_SIDE_PX),
-            skip_loop_filter: true,
-            threads: 0,
-        }),
+        video: Some(VideoOptions { size: FrameSize::Native, skip_loop_filter: true, threads: 0 }),
         audio: own_audio.then(|| options.audio.clone()),
     };
     let (sender, frames) = sync_channel(QUEUE_FRAMES);
     let path = input.to_path_buf();
-    let decoder = std::thread::spawn(move || -> Result<Option<AudioFeatures>> {
+    let decoder = std::thread::spawn(move || -> Result<(Option<AudioFeatures>, MediaHealth)> {
         let mut sink = Forward { frames: sender, audio: None };
-        media::decode(&path, &decode, &mut sink)?;
-        sink.audio.map(SpeechAnalyzer::finish).transpose()
+        let health = media::decode(&path, &decode, &mut sink)?;
+        Ok((sink.audio.map(SpeechAnalyzer::finish).transpose()?, health))
     });
     let tracked = track(frames, models, options.plots);
     let decoded = decoder.join().map_err(|_| Error::Processing("the decoder panicked".into()))?;
-    let own_features = decoded?;
+    let (own_features, health) = decoded?;
     let (lips, thumbnail) = tracked?;
     let audio = match &options.audio_file {
         Some(file) => {
@@ -301,52 +378,62 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
     if lips.is_empty() {
         return Err(Error::input(input, "video stream decoded to no frames"));
     }
-    Ok(Measured { audio, lips, thumbnail })
+    Ok(Measured { audio, lips, thumbnail, health })
 }
 
-/// Tracks faces in the frames as they arrive, batch by batch on the rayon pool.
+/// Tracks faces in the frames as they arrive, with one tracker for the whole clip: it runs
+/// the detector only where tracking is lost (and periodically for new faces), never at chunk
+/// boundaries.
 fn track(
     frames: Receiver<LumaFrame>,
     models: &FaceModels,
     keep_thumbnail: bool,
 ) -> Result<(LipSeries, Option<Thumbnail>)> {
-    let config = TrackerConfig::default();
-    let threads = rayon::current_num_threads().max(1);
-    let batch_len = BATCH_FRAMES_PER_THREAD * threads;
-    let mut linker = TrackLinker::new();
+    let mut tracker = FaceTracker::new(models, TrackerConfig::default())
+        .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
     let mut lips = LipSeries::default();
-    let mut thumbnail = None;
-    let mut batch = Vec::with_capacity(batch_len);
-    let mut frames = frames.into_iter().peekable();
-    while frames.peek().is_some() {
-        batch.clear();
-        batch.extend(frames.by_ref().take(batch_len));
-        let faces =
-            track_frames_parallel(models, &config, &batch, BATCH_FRAMES_PER_THREAD, &mut linker)
-                .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
+    // the frame with the widest mouth so far; its thumbnail is made once, at the end
+    let mut widest_frame: Option<LumaFrame> = None;
+    for frame in frames {
+        let faces = tracker
+            .process(&frame.luma(), frame.pts_s)
+            .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
         let widest_before = lips.widest_mouth;
-        for frame in &faces {
-            lips.push(frame);
-        }
+        lips.push(&faces);
         if keep_thumbnail && lips.widest_mouth != widest_before {
-            if let Some(view) = lips.widest_mouth {
-                let frame = batch.iter().find(|f| f.pts_s == view.time_s);
-                thumbnail = frame.map(|f| mouth_thumbnail(f, view.mouth_box)).transpose()?;
-            }
+            widest_frame = Some(frame);
         }
     }
+    let thumbnail = match (widest_frame, lips.widest_mouth) {
+        (Some(frame), Some(view)) => Some(mouth_thumbnail(&frame, view.mouth_box)?),
+        _ => None,
+    };
     Ok((lips.finish(), thumbnail))
 }
 
+/// The frame, at most [`THUMBNAIL_SIDE_PX`] on its longer side, with the mouth box marked.
 fn mouth_thumbnail(frame: &LumaFrame, mouth: PixelBox) -> Result<Thumbnail> {
+    let longest = frame.width.max(frame.height).max(1);
+    let scale = (f64::from(THUMBNAIL_SIDE_PX) / f64::from(longest)).min(1.0);
+    let px = |v: f32| (f64::from(v.max(0.0)) * scale) as u32;
     let region = Region {
         label: "mouth".to_string(),
-        x: mouth.x_min.max(0.0) as u32,
-        y: mouth.y_min.max(0.0) as u32,
-        width: (mouth.x_max - mouth.x_min).max(1.0) as u32,
-        height: (mouth.y_max - mouth.y_min).max(1.0) as u32,
+        x: px(mouth.x_min),
+        y: px(mouth.y_min),
+        width: px(mouth.x_max - mouth.x_min).max(1),
+        height: px(mouth.y_max - mouth.y_min).max(1),
     };
-    Thumbnail::from_luma(frame, vec![region])
+    if scale >= 1.0 {
+        return Thumbnail::from_luma(frame, vec![region]);
+    }
+    let image = image::GrayImage::from_raw(frame.width, frame.height, frame.pixels.clone())
+        .ok_or_else(|| Error::Processing("thumbnail: frame buffer of the wrong size".into()))?;
+    let (w, h) = (
+        ((f64::from(frame.width) * scale).round() as u32).max(1),
+        ((f64::from(frame.height) * scale).round() as u32).max(1),
+    );
+    let small = image::imageops::resize(&image, w, h, image::imageops::FilterType::Triangle);
+    Thumbnail::from_image(frame.pts_s, &image::DynamicImage::ImageLuma8(small), vec![region])
 }
 
 /// The content-specific lines printed under the summary line.
@@ -378,6 +465,29 @@ pub fn render_details(report: &Report) -> String {
         content::windows_measured(measured, report.windows.len()),
         d.lip_lead_ms
     );
+    if let Some(c) = &d.calibration {
+        let reading = |offset: Option<f64>, uncertainty: Option<f64>| match offset {
+            Some(ms) => {
+                format!("{ms:+.0} ms ±{}", format_uncertainty_ms(uncertainty.unwrap_or(0.0)))
+            }
+            None => "none".to_string(),
+        };
+        let lead = c.lip_lead_ms.map_or("not measured".to_string(), |ms| {
+            format!("{ms:.0} ms ±{}", format_uncertainty_ms(c.lip_lead_uncertainty_ms.unwrap_or(0.0)))
+        });
+        let _ = writeln!(
+            out,
+            "  calibrated with {}: speaker's lip lead {lead}; calibrated {}, uncalibrated {}; \
+             {} used",
+            c.clip,
+            reading(c.calibrated_offset_ms, c.calibrated_uncertainty_ms),
+            reading(c.uncalibrated_offset_ms, c.uncalibrated_uncertainty_ms),
+            match c.used {
+                content::CalibrationUsed::Calibrated => "calibrated",
+                content::CalibrationUsed::Uncalibrated => "uncalibrated",
+            }
+        );
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "  warning: {warning}");
     }
@@ -399,13 +509,19 @@ mod tests {
     fn analysis_keys_of_the_config_are_honoured_and_the_command_line_wins() {
         let config = Config::parse("[analysis]\nwindow = \"4s\"\nsearch_range = \"1s\"\n").unwrap();
         let parse = |args: &[&str]| Check::try_parse_from(args).unwrap().args;
-        let from_config = parse(&["check", "a.mp4"]).options(false, &config).content;
+        let from_config = parse(&["check", "a.mp4"]).options(false, &config).unwrap().content;
         assert_eq!((from_config.window_s, from_config.search_ms), (4.0, 1000.0));
         let from_cli = parse(&["check", "a.mp4", "--window", "6s", "--search", "300ms"])
             .options(false, &config)
+            .unwrap()
             .content;
         assert_eq!((from_cli.window_s, from_cli.search_ms), (6.0, 300.0));
-        let defaults = parse(&["check", "a.mp4"]).options(false, &Config::default()).content;
+        let defaults =
+            parse(&["check", "a.mp4"]).options(false, &Config::default()).unwrap().content;
         assert_eq!(defaults, ContentOptions::default());
+        // A config window long enough for compare (500 ms) is too short for check.
+        let short = Config::parse("[analysis]\nwindow = \"500ms\"\n").unwrap();
+        let err = parse(&["check", "a.mp4"]).options(false, &short).unwrap_err().to_string();
+        assert!(err.contains("analysis.window") && err.contains("1 s to 10 min"), "{err}");
     }
 }

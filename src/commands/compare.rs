@@ -9,11 +9,12 @@ use crate::estimate::reference::{
 };
 use crate::features::fingerprint::{Fingerprint, FingerprintSink};
 use crate::grade::{grade, GradeOptions};
+use crate::limits;
 use crate::media::{
-    self, AudioOptions, ChannelSelect, DecodeOptions, FrameSize, SampleRate, VideoOptions,
+    self, AudioOptions, ChannelSelect, DecodeOptions, FrameSize, MediaInfo, SampleRate,
+    VideoOptions,
 };
 use crate::report::{describe_offset, Drift, InputSummary, Method, ReasonCode, Report, Window};
-use crate::units;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,6 +22,28 @@ use std::time::Instant;
 /// Longest side of the frames fingerprinted: the fingerprint is 32×32 cells, and scaling in
 /// the decoder to this size first is much cheaper than scaling full frames in Rust.
 const FINGERPRINT_SOURCE_SIDE: u32 = 128;
+
+/// Most samples of each signal (output, reference) that compare holds: about 12 bytes each in
+/// the alignment, so the two signals of any length stay under 300 MB. Longer audio is
+/// compared at a lower rate (see [`analysis_rate`]).
+const MAX_ANALYSIS_SAMPLES: f64 = 12e6;
+/// The rates longer audio is compared at, highest first.
+const REDUCED_RATES_HZ: [u32; 9] =
+    [32_000, 24_000, 16_000, 12_000, 8_000, 6_000, 4_000, 3_000, 2_000];
+
+/// The rate to compare at: the output's own, unless `longest_s` of audio at that rate would
+/// exceed [`MAX_ANALYSIS_SAMPLES`]; then the highest of [`REDUCED_RATES_HZ`] that fits (the
+/// lowest for audio longer than that allows: 100 minutes at 2 kHz).
+pub fn analysis_rate(native_hz: u32, longest_s: f64) -> u32 {
+    if f64::from(native_hz) * longest_s <= MAX_ANALYSIS_SAMPLES {
+        return native_hz;
+    }
+    REDUCED_RATES_HZ
+        .into_iter()
+        .filter(|&r| r < native_hz)
+        .find(|&r| f64::from(r) * longest_s <= MAX_ANALYSIS_SAMPLES)
+        .unwrap_or(REDUCED_RATES_HZ[REDUCED_RATES_HZ.len() - 1].min(native_hz))
+}
 
 #[derive(Clone, Debug)]
 pub struct CompareOptions {
@@ -68,14 +91,14 @@ pub struct CompareArgs {
     pub video_ref: Option<PathBuf>,
     /// Where the reference audio was meant to start in the output (Kling's sound_insert_time),
     /// e.g. 1s. Offsets are measured from there.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = units::parse_duration_s)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = |s: &str| limits::REF_TIME.parse(s))]
     pub ref_insert_time: f64,
     /// Where the section meant to be used starts in the reference (Kling's sound_start_time).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = units::parse_duration_s)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = |s: &str| limits::REF_TIME.parse(s))]
     pub ref_start_time: f64,
-    /// Length of the analysis windows the output audio is cut into [default: the config's
-    /// analysis.window, else 2s].
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_positive_duration_s)]
+    /// Length of the analysis windows the output audio is cut into (500 ms to 60 s)
+    /// [default: the config's analysis.window, else 2s].
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::COMPARE_WINDOW.parse(s))]
     pub window: Option<f64>,
     /// Fail when the output lacks the reference audio or plays only part of it (from
     /// --ref-start-time to its end), rather than calling a missing reference inconclusive.
@@ -93,35 +116,56 @@ pub struct CompareArgs {
 impl CompareArgs {
     /// The options: the window from the command line, else the config's `analysis.window`,
     /// else 2 s. (`analysis.search_range` does not apply: the whole reference is searched.)
-    pub fn options(&self, config: &Config) -> CompareOptions {
+    /// A config window outside `--window`'s bounds is a usage error.
+    pub fn options(&self, config: &Config) -> Result<CompareOptions> {
         let mut options = CompareOptions::new(self.output.clone(), self.audio_ref.clone());
         options.video_ref = self.video_ref.clone();
         options.expected =
             Placement { output_start_s: self.ref_insert_time, ref_start_s: self.ref_start_time };
-        options.audio.window_s =
-            self.window.or(config.analysis.window_s).unwrap_or(options.audio.window_s);
+        let config_window = config
+            .analysis
+            .window_s
+            .map(|s| {
+                limits::COMPARE_WINDOW.check(s).map_err(|range| {
+                    Error::usage(format!(
+                        "the config's analysis.window ({s} s) is outside {range} of compare --window"
+                    ))
+                })
+            })
+            .transpose()?;
+        options.audio.window_s = self.window.or(config_window).unwrap_or(options.audio.window_s);
         let selection = self.audio.options();
         options.output_stream = selection.stream;
         options.output_channel = selection.channel;
         options.require_reference = self.require_reference;
-        options
+        Ok(options)
     }
 }
 
 /// Measures and grades the output against its references.
 pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     let started = Instant::now();
+    // Every input is read before any is decoded, so that an error names the right file at once.
     let info = media::probe(&options.output)?;
+    // The reference is probed too: its truncation and stream errors are found as the output's
+    // are (decoding alone does not see a WAV cut short).
+    let reference_info = media::probe(&options.audio_ref)?;
+    if let Some(video_ref) = &options.video_ref {
+        media::probe(video_ref)?;
+    }
+    check_placement(options, &info, &reference_info)?;
     let output_stream = match options.output_stream {
         Some(n) => info.streams.iter().filter(|s| s.audio.is_some()).nth(n).map(|s| s.index),
         None => info.analysed_audio,
     };
-    let rate = output_stream
+    let native_rate = output_stream
         .and_then(|i| info.streams[i].audio.as_ref())
         .map(|a| a.sample_rate)
         .ok_or_else(|| {
             Error::input(&options.output, "has no audio stream to compare with the reference")
         })?;
+    let longest_s = info.duration_s.unwrap_or(0.0).max(reference_info.duration_s.unwrap_or(0.0));
+    let rate = analysis_rate(native_rate, longest_s);
     let audio_options =
         |sample_rate| AudioOptions { sample_rate, stream: None, channel: ChannelSelect::Downmix };
     let video_options = VideoOptions {
@@ -137,10 +181,14 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
         audio: Some(AudioOptions {
             stream: options.output_stream,
             channel: options.output_channel.clone(),
-            sample_rate: SampleRate::Native,
+            sample_rate: if rate == native_rate {
+                SampleRate::Native
+            } else {
+                SampleRate::Hz(rate)
+            },
         }),
     };
-    media::decode(&options.output, &decode, &mut sink)?;
+    let health = media::decode(&options.output, &decode, &mut sink)?;
     let output_frames = std::mem::take(&mut sink.frames);
     let output_audio = sink
         .audio
@@ -217,10 +265,41 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     report.reason = reason;
     report.reason_code = reason_code;
     report.warnings = warnings(&details, video.as_ref().map(|(_, v)| v));
+    if rate < native_rate {
+        report.warnings.push(format!(
+            "audio compared at {rate} Hz, not its own {native_rate} Hz: {longest_s:.0} s of \
+             audio at the full rate would take more memory than avsync allows itself"
+        ));
+    }
+    report.set_media_health(health);
     report.reference = Some(details);
     report.elapsed_s = Some(started.elapsed().as_secs_f64());
     grade(&mut report, grading);
     Ok(report)
+}
+
+/// Refuses an expected placement outside the files: a reference section that starts past the
+/// end of the reference, or an insertion point past the end of the output, can only produce a
+/// meaningless offset (`--ref-start-time 99999s` read as "99999000 ms late").
+fn check_placement(
+    options: &CompareOptions,
+    output: &MediaInfo,
+    reference: &MediaInfo,
+) -> Result<()> {
+    let checks = [
+        ("--ref-start-time", options.expected.ref_start_s, reference, "reference"),
+        ("--ref-insert-time", options.expected.output_start_s, output, "output"),
+    ];
+    for (option, time_s, file, what) in checks {
+        let Some(duration_s) = file.duration_s else { continue };
+        if time_s >= duration_s {
+            return Err(Error::usage(format!(
+                "{option} {time_s} s is past the end of the {what} {} ({duration_s:.3} s long)",
+                file.path
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Fingerprints of every frame of `path`'s video.
@@ -386,9 +465,26 @@ mod tests {
             args.extend_from_slice(extra);
             Compare::try_parse_from(args).unwrap().args
         };
-        assert_eq!(parse(&[]).options(&config).audio.window_s, 4.0);
-        assert_eq!(parse(&["--window", "3s"]).options(&config).audio.window_s, 3.0);
-        assert_eq!(parse(&[]).options(&Config::default()).audio.window_s, 2.0);
-        assert!(parse(&["--require-reference"]).options(&config).require_reference);
+        assert_eq!(parse(&[]).options(&config).unwrap().audio.window_s, 4.0);
+        assert_eq!(parse(&["--window", "3s"]).options(&config).unwrap().audio.window_s, 3.0);
+        assert_eq!(parse(&[]).options(&Config::default()).unwrap().audio.window_s, 2.0);
+        assert!(parse(&["--require-reference"]).options(&config).unwrap().require_reference);
+        // The config's window may suit check (up to 10 min) and still be too long for compare.
+        let long = Config::parse("[analysis]\nwindow = \"5min\"\n").unwrap();
+        let err = parse(&[]).options(&long).unwrap_err().to_string();
+        assert!(err.contains("analysis.window") && err.contains("500 ms to 60 s"), "{err}");
+        assert_eq!(parse(&["--window", "3s"]).options(&long).unwrap().audio.window_s, 3.0);
+    }
+
+    #[test]
+    fn long_audio_is_compared_at_a_rate_that_fits_the_bound() {
+        assert_eq!(analysis_rate(48_000, 60.0), 48_000);
+        assert_eq!(analysis_rate(48_000, 600.0), 16_000);
+        assert_eq!(analysis_rate(48_000, 3600.0), 3_000);
+        assert_eq!(analysis_rate(44_100, 4.0 * 3600.0), 2_000);
+        assert_eq!(analysis_rate(1_000, 4.0 * 3600.0), 1_000);
+        for seconds in [300.0, 1000.0, 3600.0, 6000.0] {
+            assert!(f64::from(analysis_rate(48_000, seconds)) * seconds <= MAX_ANALYSIS_SAMPLES);
+        }
     }
 }

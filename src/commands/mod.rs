@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod compare;
+pub mod fix;
 pub mod pattern;
+pub mod plan;
 pub mod preflight;
 pub mod probe;
 pub mod report;

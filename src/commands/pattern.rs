@@ -8,12 +8,13 @@ use crate::features::pattern::{
     PatternPlan, PatternSpec, PlannedEvent,
 };
 use crate::grade::{grade, GradeOptions};
+use crate::limits;
 use crate::media::encode::{AudioCodec, MediaWriter, VideoCodec, WriterSettings};
 use crate::media::{
     self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaSink, SampleRate,
     VideoOptions,
 };
-use crate::report::{describe_offset, InputSummary, Method, Report};
+use crate::report::{describe_offset, escape_control, InputSummary, Method, Report};
 use crate::units;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,14 +33,14 @@ pub struct GenerateArgs {
     /// Frame rate, exact: 25, 50, 30000/1001, 24000/1001, 60000/1001, ...
     #[arg(long, default_value = "30000/1001")]
     pub fps: FrameRate,
-    /// Length of the clip, e.g. 10s or 2min.
-    #[arg(long, default_value = "10s", value_parser = units::parse_positive_duration_s)]
+    /// Length of the clip, e.g. 10s or 2min (1 s to 24 h).
+    #[arg(long, default_value = "10s", value_parser = |s: &str| limits::PATTERN_DURATION.parse(s))]
     pub duration: f64,
-    /// Picture size, WIDTHxHEIGHT (even numbers).
+    /// Picture size, WIDTHxHEIGHT (even numbers, 128x72 to 7680x4320).
     #[arg(long, default_value = "640x360", value_parser = units::parse_size)]
     pub size: (u32, u32),
-    /// Time from one flash/beep to the next, e.g. 1s or 500ms.
-    #[arg(long, default_value = "1s", value_parser = units::parse_positive_duration_s)]
+    /// Time from one flash/beep to the next, e.g. 1s or 500ms (at most 60 s).
+    #[arg(long, default_value = "1s", value_parser = |s: &str| limits::PATTERN_PERIOD.parse(s))]
     pub period: f64,
     /// Audio sample rate in Hz.
     #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
@@ -182,7 +183,7 @@ pub fn render_generate_summary(options: &GenerateOptions, summary: &GenerateSumm
     };
     format!(
         "{}: {} events (flash + {} Hz beep every {} s), {} frames at {} fps {}x{}, {} Hz audio, {codecs}; truth: {} ({:+.4} ms), drift {:+} ppm\n",
-        options.output.display(),
+        escape_control(&options.output.display().to_string()),
         summary.events.len(),
         spec.tone_hz,
         spec.period_s,
@@ -235,7 +236,7 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
         audio: Some(AudioOptions { sample_rate: SampleRate::Native, ..AudioOptions::default() }),
     };
     let mut sink = PatternSink::default();
-    media::decode(path, &options, &mut sink)?;
+    let health = media::decode(path, &options, &mut sink)?;
     sink.frames.sort_by(|a, b| a.pts_s.total_cmp(&b.pts_s));
 
     let flashes = find_flashes(&sink.frames);
@@ -271,6 +272,7 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
     report.reason = measured.reason;
     report.reason_code = measured.reason_code;
     report.warnings = measured.warnings;
+    report.set_media_health(health);
     report.pattern = Some(measured.details);
     grade(&mut report, grading);
     Ok(report)

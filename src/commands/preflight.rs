@@ -191,7 +191,11 @@ pub fn run(
     audio: Option<&Path>,
     face: Option<&dyn FaceCheck>,
 ) -> Result<Preflight> {
+    // Both inputs are checked before either is used, so that an error names the right file.
     let video_info = media::probe(video)?;
+    if let Some(path) = audio {
+        media::check_readable_file(path)?;
+    }
     if video_info.analysed_video.is_none() {
         return Err(Error::input(video, "has no video stream"));
     }

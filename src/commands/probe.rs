@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::media::{self, MediaInfo};
+use crate::report::escape_control;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -24,7 +25,7 @@ pub fn render_json(infos: &[MediaInfo]) -> Result<String> {
 pub fn render_text(info: &MediaInfo) -> String {
     let mut out = String::new();
     let duration = info.duration_s.map_or("unknown".to_string(), |d| format!("{d:.3} s"));
-    let _ = writeln!(out, "{}", info.path);
+    let _ = writeln!(out, "{}", escape_control(&info.path));
     let _ = writeln!(
         out,
         "  container  {} (FFmpeg: {}), {duration}, {} bytes",

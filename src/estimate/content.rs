@@ -155,6 +155,94 @@ pub struct ContentDetails {
     /// Where the lips do not follow the speech (windows scored below [`UNMATCHED_SCORE`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Span>,
+    /// `check --calibrate-with`: the speaker's own lip lead, and both readings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// A speaker's own lip lead, measured on a clip of them known to be in sync, in place of the
+/// population's [`SPEECH_LIP_LEAD_MS`]. The lead enters every reading additively, so a reading
+/// under one lead converts to the other exactly: `offset(lead) = offset(L0) − L0 + lead`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The in-sync clip.
+    pub clip: String,
+    /// The lead measured on it (ms; lips ahead of the sound), `None` when the clip could not be
+    /// measured.
+    pub lip_lead_ms: Option<f64>,
+    /// 95% half-width of that lead: the clip's own statistical uncertainty.
+    pub lip_lead_uncertainty_ms: Option<f64>,
+    /// The reading with the population lead, and its uncertainty (speaker spread included).
+    pub uncalibrated_offset_ms: Option<f64>,
+    pub uncalibrated_uncertainty_ms: Option<f64>,
+    /// The reading with the speaker's lead, and the uncertainty the two measurements allow.
+    pub calibrated_offset_ms: Option<f64>,
+    pub calibrated_uncertainty_ms: Option<f64>,
+    /// Which reading the report's `offset_ms` is.
+    pub used: CalibrationUsed,
+}
+
+/// Which lead the report's offset was read with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CalibrationUsed {
+    /// The speaker's lead, measured on the calibration clip.
+    Calibrated,
+    /// The population's lead: the calibration clip could not be measured.
+    #[default]
+    Uncalibrated,
+}
+
+impl Calibration {
+    /// The speaker's lead from `clip`'s estimate made with the population lead `population_ms`
+    /// (the clip is in sync, so its reading is what the population lead gets wrong).
+    pub fn from_clip(clip: String, clip_estimate: &ContentEstimate, population_ms: f64) -> Self {
+        Calibration {
+            clip,
+            lip_lead_ms: clip_estimate.offset_ms.map(|reading| population_ms - reading),
+            lip_lead_uncertainty_ms: clip_estimate.statistical_uncertainty_ms,
+            ..Calibration::default()
+        }
+    }
+
+    /// The lead to measure with: the speaker's when known, else `population_ms`.
+    pub fn lead_ms(&self, population_ms: f64) -> f64 {
+        self.lip_lead_ms.unwrap_or(population_ms)
+    }
+
+    /// Fills in both readings of `estimate`, made with [`Self::lead_ms`], and says which one
+    /// it is.
+    pub fn readings(&mut self, estimate: &ContentEstimate, population_ms: f64) {
+        let population_spread_ms = Z_95 * SPEECH_LIP_LEAD_SPREAD_MS;
+        let with_floor = |ms: f64| ms.max(UNCERTAINTY_FLOOR_MS);
+        match (self.lip_lead_ms, self.lip_lead_uncertainty_ms) {
+            (Some(lead), Some(lead_uncertainty)) => {
+                self.used = CalibrationUsed::Calibrated;
+                self.calibrated_offset_ms = estimate.offset_ms;
+                self.calibrated_uncertainty_ms = estimate
+                    .statistical_uncertainty_ms
+                    .map(|ms| with_floor(ms.hypot(lead_uncertainty)));
+                self.uncalibrated_offset_ms =
+                    estimate.offset_ms.map(|ms| ms - lead + population_ms);
+                self.uncalibrated_uncertainty_ms = estimate
+                    .statistical_uncertainty_ms
+                    .map(|ms| with_floor(ms.hypot(population_spread_ms)));
+            }
+            _ => {
+                self.used = CalibrationUsed::Uncalibrated;
+                self.uncalibrated_offset_ms = estimate.offset_ms;
+                self.uncalibrated_uncertainty_ms = estimate.uncertainty_ms;
+            }
+        }
+    }
+
+    /// The uncertainty of the reading used.
+    pub fn used_uncertainty_ms(&self) -> Option<f64> {
+        match self.used {
+            CalibrationUsed::Calibrated => self.calibrated_uncertainty_ms,
+            CalibrationUsed::Uncalibrated => self.uncalibrated_uncertainty_ms,
+        }
+    }
 }
 
 /// A stretch of the clip, in presentation seconds.
@@ -170,6 +258,10 @@ pub struct ContentEstimate {
     /// `> 0`: audio early. `None` when inconclusive.
     pub offset_ms: Option<f64>,
     pub uncertainty_ms: Option<f64>,
+    /// The part of `uncertainty_ms` this clip's own windows leave (95%), without the
+    /// between-speaker spread of the lip lead: what remains once the speaker's lead is known
+    /// ([`Calibration`]).
+    pub statistical_uncertainty_ms: Option<f64>,
     /// 0–1, a logistic of z: 0.5 at the threshold.
     pub confidence: f64,
     pub drift: Option<Drift>,
@@ -339,6 +431,7 @@ pub fn estimate(
     let statistical_ms = statistical_ms.unwrap_or(2.5 * UNCERTAINTY_FLOOR_MS);
     let speaker_ms = Z_95 * SPEECH_LIP_LEAD_SPREAD_MS;
     out.offset_ms = Some(offset_ms);
+    out.statistical_uncertainty_ms = Some(statistical_ms);
     out.uncertainty_ms = Some(statistical_ms.hypot(speaker_ms).max(UNCERTAINTY_FLOOR_MS));
     if let Some(curve) = &mut out.curve {
         curve.peak_ms = Some(to_offset_ms(peak.lag));

@@ -11,6 +11,8 @@
 //! failure or an inconclusive result.
 
 use crate::error::{Error, Result};
+use crate::limits::MAX_TOLERANCE_MS;
+use crate::media::DEFAULT_MAX_DAMAGED_SHARE;
 use crate::report::{
     describe_offset, format_clock, format_uncertainty_ms, Outcome, ReasonCode, Report, Verdict,
     Window,
@@ -118,6 +120,11 @@ impl Profile {
         if !(early_ms.is_finite() && late_ms.is_finite() && early_ms >= 0.0 && late_ms >= 0.0) {
             return Err(bad());
         }
+        if early_ms.max(late_ms) > MAX_TOLERANCE_MS {
+            return Err(Error::usage(format!(
+                "tolerance '{text}': each limit must be at most {MAX_TOLERANCE_MS} ms"
+            )));
+        }
         Ok(Profile { name: format!("+{early_ms}/-{late_ms}"), early_ms, late_ms })
     }
 
@@ -200,6 +207,9 @@ pub struct GradeOptions {
     /// Windows below this confidence (0–1) are not graded.
     pub window_confidence: f64,
     pub marginal: MarginalPolicy,
+    /// Above this share (0–1) of damaged packets in a stream, timing verdicts are inconclusive
+    /// (see [`crate::media::MediaHealth`]).
+    pub max_damaged_share: f64,
 }
 
 /// The rules a report was graded under, recorded in it so that readers (and the plots) know
@@ -218,6 +228,7 @@ impl Default for GradeOptions {
             window_policy: WindowPolicy::default(),
             window_confidence: DEFAULT_WINDOW_CONFIDENCE,
             marginal: MarginalPolicy::default(),
+            max_damaged_share: DEFAULT_MAX_DAMAGED_SHARE,
         }
     }
 }
@@ -246,6 +257,18 @@ pub fn grade(report: &mut Report, options: &GradeOptions) {
         &options.profiles
     };
     report.verdicts = profiles.iter().map(|p| grade_one(report, p, options)).collect();
+    let damage = report.media_health.and_then(|h| h.untrusted_reason(options.max_damaged_share));
+    if let Some(damage) = damage {
+        for verdict in &mut report.verdicts {
+            verdict.result = Outcome::Inconclusive;
+            verdict.marginal = false;
+            verdict.reason = format!("{damage}; the measurement alone: {}", verdict.reason);
+        }
+        report.verdict = Outcome::worst(report.verdicts.iter().map(|v| v.result));
+        report.marginal = false;
+        report.reason = damage;
+        return;
+    }
     if let Some(shortfall) = missing_required_reference(report) {
         let reason = format!("{shortfall}, and --require-reference asks for all of it");
         for verdict in &mut report.verdicts {

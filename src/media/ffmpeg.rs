@@ -5,6 +5,7 @@
 //! decoder, and moves the frame timestamps with them, as long as the decoder knows the packet
 //! time base: that is why it is set below.
 
+use super::health::{MediaHealth, StreamHealth, GAP_FRAME_DURATIONS};
 use super::mono_output::MonoOutput;
 use super::{
     check_complete, check_readable_file, downmix_or_pick, AudioOptions, ChannelSelect,
@@ -34,8 +35,7 @@ pub(crate) fn open_input(path: &Path) -> Result<format::context::Input> {
     check_readable_file(path)?;
     crate::safe_write::protect_input(path);
     init();
-    let input =
-        format::input(&path).map_err(|e| Error::input(path, describe_open_error(path, &e)))?;
+    let input = open_format(path).map_err(|e| Error::input(path, describe_open_error(path, &e)))?;
     // FFmpeg renders text files as "ANSI art" video; nobody measures lip sync on that.
     if TEXT_FORMATS.contains(&input.format().name()) {
         return Err(Error::input(path, TEXT_FILE));
@@ -51,6 +51,20 @@ pub(crate) fn open_input(path: &Path) -> Result<format::context::Input> {
         ));
     }
     Ok(input)
+}
+
+/// Opens `path` with libavformat. ffmpeg-next passes file names as UTF-8 and panics on any
+/// other: a name that is not UTF-8 is opened through its descriptor's `/proc/self/fd` link,
+/// which FFmpeg opens anew, so the descriptor can be closed once it has.
+fn open_format(path: &Path) -> std::result::Result<format::context::Input, ff::Error> {
+    if path.to_str().is_some() {
+        return format::input(&path);
+    }
+    use std::os::fd::AsRawFd as _;
+    let file = std::fs::File::open(path).map_err(|e| ff::Error::Other {
+        errno: e.raw_os_error().unwrap_or(ff::util::error::EIO),
+    })?;
+    format::input(&format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
 /// FFmpeg demuxers that accept plain text.
@@ -135,13 +149,20 @@ pub(crate) fn container_start_s(input: &format::context::Input) -> f64 {
     }
 }
 
-/// Decodes the requested media of an input opened by [`open_input`] into `sink`, in one pass.
+/// Read errors in a row after which the demuxer is taken to be stuck on unreadable data rather
+/// than resynchronising.
+const MAX_READ_ERRORS_IN_A_ROW: u32 = 1000;
+/// Decoder errors in a row, on receiving frames, after which the decoder is taken to be stuck.
+const MAX_RECEIVE_ERRORS_IN_A_ROW: u32 = 1000;
+
+/// Decodes the requested media of an input opened by [`open_input`] into `sink`, in one pass,
+/// and returns what the decoders met (damaged packets are skipped and counted).
 pub(crate) fn decode_input(
     path: &Path,
     mut input: format::context::Input,
     options: &DecodeOptions,
     sink: &mut dyn MediaSink,
-) -> Result<()> {
+) -> Result<MediaHealth> {
     let mut video = match &options.video {
         Some(video_options) => Some(VideoDecoder::open(path, &input, video_options)?),
         None => None,
@@ -152,12 +173,16 @@ pub(crate) fn decode_input(
     };
 
     let mut packet = codec::packet::Packet::empty();
+    let mut read_errors_in_a_row = 0;
     loop {
         match packet.read(&mut input) {
-            Ok(()) => {}
+            Ok(()) => read_errors_in_a_row = 0,
             Err(ff::Error::Eof) => break,
-            // A demuxer resynchronises after one corrupt packet.
-            Err(ff::Error::InvalidData) => continue,
+            // A demuxer resynchronises after a corrupt packet.
+            Err(ff::Error::InvalidData) if read_errors_in_a_row < MAX_READ_ERRORS_IN_A_ROW => {
+                read_errors_in_a_row += 1;
+                continue;
+            }
             Err(e) => return Err(Error::input(path, format!("read error: {e}"))),
         }
         let index = packet.stream();
@@ -167,27 +192,139 @@ pub(crate) fn decode_input(
             a.send(path, &packet, sink)?;
         }
     }
+    let mut health = MediaHealth::default();
     if let Some(v) = video.as_mut() {
         v.finish(path, sink)?;
         let Some(end_s) = v.end_s else {
             return Err(Error::input(
                 path,
-                "video stream decoded to no frames (corrupt or truncated)",
+                format!("video stream decoded to no frames ({})", v.tally.why_nothing()),
             ));
         };
         check_complete(path, "video", end_s, declared_end_s(&input, Some(v.stream_index)))?;
+        health.video = Some(v.tally.finish());
     }
     if let Some(a) = audio.as_mut() {
         a.finish(path, sink)?;
         let Some(end_s) = a.output.delivered().end_s else {
             return Err(Error::input(
                 path,
-                "audio stream decoded to no samples (corrupt or truncated)",
+                format!("audio stream decoded to no samples ({})", a.tally.why_nothing()),
             ));
         };
         check_complete(path, "audio", end_s, declared_end_s(&input, Some(a.stream_index)))?;
+        let mut audio_health = a.tally.finish();
+        audio_health.timestamp_discontinuities += a.output.discontinuities();
+        health.audio = Some(audio_health);
     }
-    Ok(())
+    Ok(health)
+}
+
+/// Counts what one stream's decode meets, for [`StreamHealth`].
+#[derive(Default)]
+struct HealthTally {
+    health: StreamHealth,
+    /// Packets the decoder accepted that should give a frame, and frames it gave back: their
+    /// difference is the frames dropped, where errors say the stream is damaged.
+    accepted: u64,
+    /// The packet being sent is marked for discarding (an edit list trims it): no frame is due.
+    discarded: bool,
+    frames: u64,
+    /// Errors on receiving frames: each stands for a packet already counted as an error.
+    receive_errors: u64,
+    receive_errors_in_a_row: u32,
+    /// Presentation time and duration of the last video frame, to find discontinuities.
+    last_frame: Option<(f64, f64)>,
+    last_error: Option<ff::Error>,
+}
+
+impl HealthTally {
+    fn packet(&mut self, packet: &codec::packet::Packet) {
+        self.health.packets += 1;
+        if packet.is_corrupt() {
+            self.health.corrupt_packets += 1;
+        }
+        use ff::packet::Ref as _;
+        // SAFETY: reading a plain field of a packet we hold.
+        let flags = unsafe { (*packet.as_ptr()).flags };
+        self.discarded = flags & ff::ffi::AV_PKT_FLAG_DISCARD != 0;
+    }
+
+    /// Counts the decoder's answer to a packet; only running out of memory stops the decode.
+    fn sent(
+        &mut self,
+        result: std::result::Result<(), ff::Error>,
+    ) -> std::result::Result<(), ff::Error> {
+        match result {
+            Ok(()) => self.accepted += u64::from(!self.discarded),
+            Err(e) if is_fatal(&e) => return Err(e),
+            Err(e) => {
+                self.health.decode_errors += 1;
+                self.last_error = Some(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts an error on receiving a frame; `Err` when it must stop the decode.
+    fn receive_error(&mut self, e: ff::Error) -> std::result::Result<(), ff::Error> {
+        self.receive_errors_in_a_row += 1;
+        if is_fatal(&e) || self.receive_errors_in_a_row > MAX_RECEIVE_ERRORS_IN_A_ROW {
+            return Err(e);
+        }
+        self.health.decode_errors += 1;
+        self.receive_errors += 1;
+        self.last_error = Some(e);
+        Ok(())
+    }
+
+    /// Counts a received frame and passes on its `timestamp`; one without is dropped.
+    fn frame(&mut self, frame: &util::frame::Frame, timestamp: Option<i64>) -> Option<i64> {
+        self.frames += 1;
+        self.receive_errors_in_a_row = 0;
+        if frame.is_corrupt() || !frame.decode_error_flags().is_empty() {
+            self.health.concealed_frames += 1;
+        }
+        if timestamp.is_none() {
+            self.health.dropped_frames += 1;
+        }
+        timestamp
+    }
+
+    /// Counts a video frame at `pts_s` lasting `duration_s` that goes backwards or follows a gap.
+    fn video_time(&mut self, pts_s: f64, duration_s: f64) {
+        if let Some((last_s, last_duration_s)) = self.last_frame {
+            let spacing_s = if last_duration_s > 0.0 { last_duration_s } else { duration_s };
+            if pts_s <= last_s
+                || (spacing_s > 0.0 && pts_s - last_s > GAP_FRAME_DURATIONS * spacing_s)
+            {
+                self.health.timestamp_discontinuities += 1;
+            }
+        }
+        self.last_frame = Some((pts_s, duration_s));
+    }
+
+    /// Why a stream gave nothing, for the error message.
+    fn why_nothing(&self) -> String {
+        match &self.last_error {
+            Some(e) => format!("corrupt or truncated; the decoder said: {e}"),
+            None => "corrupt or truncated".to_string(),
+        }
+    }
+
+    fn finish(&mut self) -> StreamHealth {
+        let mut health = self.health;
+        if health.decode_errors + health.corrupt_packets + health.concealed_frames > 0 {
+            health.dropped_frames +=
+                self.accepted.saturating_sub(self.frames + self.receive_errors);
+        }
+        health
+    }
+}
+
+/// Errors that stop a decode; any other is a damaged packet, skipped and counted.
+fn is_fatal(error: &ff::Error) -> bool {
+    matches!(error, ff::Error::Other { errno } if *errno == ff::util::error::ENOMEM)
 }
 
 /// Where the container says a stream (or, for `None`, the whole file) ends, in seconds; `None`
@@ -227,6 +364,51 @@ pub(crate) fn best_stream(input: &format::context::Input, kind: media::Type) -> 
     }
 }
 
+/// Largest picture decoded, in pixels: 8K (8192×4320). A header declaring more is refused
+/// before the decoder allocates a frame for it (65535×65535 would be 6 GB a frame).
+const MAX_FRAME_PIXELS: i64 = 8192 * 4320;
+/// Longest side of a picture decoded.
+const MAX_FRAME_SIDE: i32 = 16_384;
+/// Most audio channels decoded (22.2 has 24).
+const MAX_CHANNELS: i32 = 64;
+/// Highest audio sample rate decoded (DXD and 384 kHz studio masters are below it).
+const MAX_SAMPLE_RATE_HZ: i32 = 768_000;
+
+/// Refuses a stream whose header declares a picture, channel count or sample rate beyond what
+/// avsync decodes, before any decoder allocates for it.
+fn check_allocation_limits(path: &Path, parameters: &codec::Parameters) -> Result<()> {
+    // SAFETY: reading plain fields of the stream's codec parameters, which the open input owns.
+    let (kind, width, height, rate, channels) = unsafe {
+        let p = &*parameters.as_ptr();
+        (p.codec_type, p.width, p.height, p.sample_rate, p.ch_layout.nb_channels)
+    };
+    let refuse = |what: String| Err(Error::input(path, what));
+    if kind == ff::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO
+        && (width > MAX_FRAME_SIDE
+            || height > MAX_FRAME_SIDE
+            || i64::from(width) * i64::from(height) > MAX_FRAME_PIXELS)
+    {
+        return refuse(format!(
+            "declares a {width}×{height} picture, beyond the {MAX_FRAME_SIDE}-pixel sides and \
+             8192×4320 area avsync decodes (a corrupt header?)"
+        ));
+    }
+    if kind == ff::ffi::AVMediaType::AVMEDIA_TYPE_AUDIO {
+        if channels > MAX_CHANNELS {
+            return refuse(format!(
+                "declares {channels} audio channels, more than the {MAX_CHANNELS} avsync decodes"
+            ));
+        }
+        if rate <= 0 || rate > MAX_SAMPLE_RATE_HZ {
+            return refuse(format!(
+                "declares an audio sample rate of {rate} Hz (avsync decodes 1 Hz to \
+                 {MAX_SAMPLE_RATE_HZ} Hz)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Opens a decoder for `stream_index` with frame threading and the packet time base set.
 fn open_decoder(
     path: &Path,
@@ -235,6 +417,7 @@ fn open_decoder(
     threads: usize,
 ) -> Result<(decoder::Decoder, Rational)> {
     let stream = input.stream(stream_index).expect("stream index came from this input");
+    check_allocation_limits(path, &stream.parameters())?;
     let time_base = stream.time_base();
     let mut context = codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| Error::input(path, format!("cannot set up decoder: {e}")))?;
@@ -263,6 +446,7 @@ struct VideoDecoder {
     scaled: util::frame::Video,
     /// Presentation time just past the last frame delivered (its time plus its duration).
     end_s: Option<f64>,
+    tally: HealthTally,
 }
 
 impl VideoDecoder {
@@ -283,6 +467,7 @@ impl VideoDecoder {
             decoded: util::frame::Video::empty(),
             scaled: util::frame::Video::empty(),
             end_s: None,
+            tally: HealthTally::default(),
         })
     }
 
@@ -292,12 +477,12 @@ impl VideoDecoder {
         packet: &codec::packet::Packet,
         sink: &mut dyn MediaSink,
     ) -> Result<()> {
-        match self.decoder.send_packet(packet) {
-            // A damaged packet is skipped, as players do; a file with nothing decodable is
-            // reported after the loop.
-            Ok(()) | Err(ff::Error::InvalidData) => {}
-            Err(e) => return Err(Error::input(path, format!("video decode error: {e}"))),
-        }
+        // A damaged packet is skipped, as players do, and counted; a file with nothing
+        // decodable is reported after the loop.
+        self.tally.packet(packet);
+        self.tally
+            .sent(self.decoder.send_packet(packet))
+            .map_err(|e| Error::input(path, format!("video decode error: {e}")))?;
         self.drain(path, sink)
     }
 
@@ -315,13 +500,20 @@ impl VideoDecoder {
                 Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
                     return Ok(())
                 }
-                Err(ff::Error::InvalidData) => continue,
-                Err(e) => return Err(Error::input(path, format!("video decode error: {e}"))),
+                Err(e) => {
+                    self.tally
+                        .receive_error(e)
+                        .map_err(|e| Error::input(path, format!("video decode error: {e}")))?;
+                    continue;
+                }
             }
-            let Some(ts) = self.decoded.timestamp() else { continue };
+            let Some(ts) = self.tally.frame(&self.decoded, self.decoded.timestamp()) else {
+                continue;
+            };
             let pts_s = seconds(ts, self.time_base);
-            let duration = self.decoded.packet().duration.max(0);
-            self.end_s = Some(pts_s + seconds(duration, self.time_base));
+            let duration_s = seconds(self.decoded.packet().duration.max(0), self.time_base);
+            self.tally.video_time(pts_s, duration_s);
+            self.end_s = Some(pts_s + duration_s);
             let frame = self.scale_to_luma(path, pts_s)?;
             sink.video_frame(frame)?;
         }
@@ -386,6 +578,7 @@ struct AudioDecoder {
     interleaved: Vec<f32>,
     mono: Vec<f32>,
     output: MonoOutput,
+    tally: HealthTally,
 }
 
 impl AudioDecoder {
@@ -423,6 +616,7 @@ impl AudioDecoder {
             interleaved: Vec::new(),
             mono: Vec::new(),
             output: MonoOutput::new(options.sample_rate, seconds(1, time_base)),
+            tally: HealthTally::default(),
         })
     }
 
@@ -432,10 +626,11 @@ impl AudioDecoder {
         packet: &codec::packet::Packet,
         sink: &mut dyn MediaSink,
     ) -> Result<()> {
-        match self.decoder.send_packet(packet) {
-            Ok(()) | Err(ff::Error::InvalidData) => {}
-            Err(e) => return Err(Error::input(path, format!("audio decode error: {e}"))),
-        }
+        // A single bad AAC packet used to fail the whole file; it is skipped and counted.
+        self.tally.packet(packet);
+        self.tally
+            .sent(self.decoder.send_packet(packet))
+            .map_err(|e| Error::input(path, format!("audio decode error: {e}")))?;
         self.drain(path, sink)
     }
 
@@ -453,10 +648,16 @@ impl AudioDecoder {
                 Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
                     return Ok(())
                 }
-                Err(ff::Error::InvalidData) => continue,
-                Err(e) => return Err(Error::input(path, format!("audio decode error: {e}"))),
+                Err(e) => {
+                    self.tally
+                        .receive_error(e)
+                        .map_err(|e| Error::input(path, format!("audio decode error: {e}")))?;
+                    continue;
+                }
             }
-            let Some(ts) = self.decoded.timestamp() else { continue };
+            let Some(ts) = self.tally.frame(&self.decoded, self.decoded.timestamp()) else {
+                continue;
+            };
             let start_s = seconds(ts, self.time_base);
             let channels = usize::from(self.decoded.channels());
             interleave_f32(&self.decoded, &mut self.interleaved);
@@ -533,5 +734,35 @@ mod tests {
         assert_eq!(analysis_size(1080, 1920, FrameSize::LongestSide(320)), (180, 320));
         assert_eq!(analysis_size(200, 278, FrameSize::LongestSide(320)), (200, 278));
         assert_eq!(analysis_size(1920, 1080, FrameSize::Native), (1920, 1080));
+    }
+
+    #[test]
+    fn decoder_errors_are_counted_and_only_running_out_of_memory_stops_a_decode() {
+        use ff::util::error::{ENOMEM, EPERM};
+        let mut tally = HealthTally::default();
+        // A bad AAC packet made the decoder answer EPERM ("Operation not permitted"), which
+        // failed the whole file.
+        assert!(tally.sent(Err(ff::Error::Other { errno: EPERM })).is_ok());
+        assert!(tally.sent(Err(ff::Error::InvalidData)).is_ok());
+        for _ in 0..3 {
+            assert!(tally.sent(Ok(())).is_ok());
+        }
+        assert!(tally.receive_error(ff::Error::InvalidData).is_ok());
+        assert_eq!(tally.frame(&util::frame::Audio::empty(), Some(0)), Some(0));
+        assert!(tally.sent(Err(ff::Error::Other { errno: ENOMEM })).is_err());
+        let health = tally.finish();
+        assert_eq!(health.decode_errors, 3);
+        // Of three packets accepted, one gave a frame and one an error: one was dropped.
+        assert_eq!(health.dropped_frames, 1);
+    }
+
+    #[test]
+    fn video_timestamps_that_go_back_or_jump_are_discontinuities() {
+        let mut tally = HealthTally::default();
+        for pts_s in [0.0, 0.04, 0.08, 0.08, 0.12, 0.5, 0.54] {
+            tally.video_time(pts_s, 0.04);
+        }
+        // 0.08 twice (not forward), 0.12 -> 0.5 (a gap of over 2.5 frames).
+        assert_eq!(tally.finish().timestamp_discontinuities, 2);
     }
 }

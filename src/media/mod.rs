@@ -17,12 +17,15 @@ mod audio_file;
 mod clock;
 pub mod encode;
 mod ffmpeg;
+mod health;
 mod mono_output;
 pub mod mp4;
 mod probe;
+pub mod remux;
 
 pub use audio::{downmix_or_pick, Audio, AudioCollector, ChannelSelect};
 pub use ffmpeg::NO_AUDIO_IN_VIDEO;
+pub use health::{MediaHealth, StreamHealth, DEFAULT_MAX_DAMAGED_SHARE};
 pub use probe::{
     extension_formats, extension_mismatch, probe, AudioStreamInfo, MediaInfo, StreamInfo,
     VideoStreamInfo,
@@ -129,19 +132,28 @@ pub struct DecodeOptions {
 }
 
 /// Checks that `path` names a readable, non-empty regular file, with the error messages a
-/// user needs for the common mistakes (typo, directory, empty file).
+/// user needs for the common mistakes (typo, directory, empty file, no permission). Pipes and
+/// devices are refused before anything opens them: a fifo would block the open, `/dev/zero`
+/// never ends, and every command reads its inputs more than once (probe, then decode).
 pub fn check_readable_file(path: &Path) -> Result<u64> {
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+    let cannot_read = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => Error::input(path, "no such file"),
         std::io::ErrorKind::PermissionDenied => Error::input(path, "permission denied"),
         _ => Error::input(path, format!("cannot read: {e}")),
-    })?;
+    };
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
     if meta.is_dir() {
         return Err(Error::input(path, "is a directory, not a media file"));
+    }
+    // A fifo or a device has no length to check and may never end (/dev/zero): reading one
+    // could hang a pipeline or fill memory.
+    if !meta.is_file() {
+        return Err(Error::input(path, "is not a regular file (a fifo, device or socket)"));
     }
     if meta.len() == 0 {
         return Err(Error::input(path, "file is empty"));
     }
+    std::fs::File::open(path).map_err(cannot_read)?;
     Ok(meta.len())
 }
 
@@ -187,12 +199,18 @@ pub enum AudioBackend {
     Ffmpeg,
 }
 
-/// Decodes the requested media of `path` into `sink`, in one pass over the file.
+/// Decodes the requested media of `path` into `sink`, in one pass over the file, and returns
+/// the decoder's health counts (damaged packets are skipped, not fatal).
 ///
 /// Files with a video stream, or whenever video is asked for, go through FFmpeg. A standalone
 /// audio file goes through symphonia, with FFmpeg as the fallback for what symphonia cannot
-/// read; both put the samples on the same timeline.
-pub fn decode(path: &Path, options: &DecodeOptions, sink: &mut dyn MediaSink) -> Result<()> {
+/// read; both put the samples on the same timeline. Only FFmpeg's decodes are counted: a file
+/// symphonia reads gets an empty [`MediaHealth`].
+pub fn decode(
+    path: &Path,
+    options: &DecodeOptions,
+    sink: &mut dyn MediaSink,
+) -> Result<MediaHealth> {
     decode_with(path, options, AudioBackend::Auto, sink)
 }
 
@@ -202,7 +220,7 @@ pub fn decode_with(
     options: &DecodeOptions,
     backend: AudioBackend,
     sink: &mut dyn MediaSink,
-) -> Result<()> {
+) -> Result<MediaHealth> {
     let input = ffmpeg::open_input(path)?;
     let standalone_audio = options.video.is_none() && !ffmpeg::has_real_video(&input);
     if let (true, Some(audio), AudioBackend::Auto | AudioBackend::Symphonia) =
@@ -210,7 +228,8 @@ pub fn decode_with(
     {
         match audio_file::decode(path, audio, sink)? {
             audio_file::Outcome::Decoded { end_s: Some(end_s) } => {
-                return check_complete(path, "audio", end_s, ffmpeg::declared_end_s(&input, None));
+                check_complete(path, "audio", end_s, ffmpeg::declared_end_s(&input, None))?;
+                return Ok(MediaHealth::default());
             }
             audio_file::Outcome::Decoded { end_s: None } => {
                 return Err(Error::input(

@@ -18,7 +18,12 @@ impl MonoOutput {
     pub(crate) fn new(target: SampleRate, tick_s: f64) -> Self {
         MonoOutput {
             clock: SampleClock::new(tick_s),
-            converter: Converter { target, resampler: None, delivered: Delivered::default() },
+            converter: Converter {
+                target,
+                resampler: None,
+                delivered: Delivered::default(),
+                runs: 0,
+            },
         }
     }
 
@@ -45,6 +50,12 @@ impl MonoOutput {
     pub(crate) fn delivered(&self) -> Delivered {
         self.converter.delivered
     }
+
+    /// Places where the timestamps jumped off the count of samples (forward or back), or the
+    /// sample rate changed: every run of samples after the first.
+    pub(crate) fn discontinuities(&self) -> u64 {
+        self.converter.runs.saturating_sub(1)
+    }
 }
 
 /// What has gone to the sink so far.
@@ -58,6 +69,8 @@ struct Converter {
     target: SampleRate,
     resampler: Option<MonoResampler>,
     delivered: Delivered,
+    /// Runs of contiguous samples delivered (see [`Placed::new_run`]).
+    runs: u64,
 }
 
 impl Converter {
@@ -69,6 +82,7 @@ impl Converter {
             SampleRate::Hz(hz) => hz,
         };
         if placed.new_run {
+            self.runs += 1;
             self.flush(sink)?;
         }
         if out_rate == placed.rate {

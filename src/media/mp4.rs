@@ -97,9 +97,14 @@ impl Mp4Track {
 pub fn read(path: &Path) -> Option<Mp4Boxes> {
     let mut file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
+    read_from(&mut file, len)
+}
+
+/// [`read`] over any seekable bytes of length `len` (a file, or a buffer in the fuzz tests).
+pub fn read_from(reader: &mut (impl Read + Seek), len: u64) -> Option<Mp4Boxes> {
     let mut boxes = Mp4Boxes::default();
     let mut first = true;
-    walk(&mut file, 0, len, 0, &mut boxes, &mut first, None).ok()?;
+    walk(reader, 0, len, 0, &mut boxes, &mut first, None).ok()?;
     (!first).then_some(boxes)
 }
 
@@ -113,7 +118,11 @@ struct BoxHeader {
     declared_end: u64,
 }
 
-fn read_header(file: &mut File, at: u64, limit: u64) -> std::io::Result<Option<BoxHeader>> {
+fn read_header(
+    file: &mut (impl Read + Seek),
+    at: u64,
+    limit: u64,
+) -> std::io::Result<Option<BoxHeader>> {
     if at + 8 > limit {
         return Ok(None);
     }
@@ -135,10 +144,12 @@ fn read_header(file: &mut File, at: u64, limit: u64) -> std::io::Result<Option<B
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad box header"));
     }
     // A box cut off by the end of the file still counts up to what is there.
-    Ok(Some(BoxHeader { kind, body, end: (at + size).min(limit), declared_end: at + size }))
+    // A corrupt size may reach u64::MAX: saturate rather than overflow.
+    let declared_end = at.saturating_add(size);
+    Ok(Some(BoxHeader { kind, body, end: declared_end.min(limit), declared_end }))
 }
 
-fn read_body(file: &mut File, header: &BoxHeader) -> std::io::Result<Vec<u8>> {
+fn read_body(file: &mut (impl Read + Seek), header: &BoxHeader) -> std::io::Result<Vec<u8>> {
     let len = header.end - header.body;
     if len > MAX_HEADER_BOX_BYTES {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "oversized header box"));
@@ -150,7 +161,7 @@ fn read_body(file: &mut File, header: &BoxHeader) -> std::io::Result<Vec<u8>> {
 }
 
 fn walk(
-    file: &mut File,
+    file: &mut (impl Read + Seek),
     start: u64,
     end: u64,
     depth: usize,

@@ -66,7 +66,8 @@ pub struct VideoStreamInfo {
     pub average_fps: Option<f64>,
     /// True when the frame times do not follow one fixed rate.
     pub variable_frame_rate: bool,
-    /// Display rotation in degrees from the stream's metadata or display matrix.
+    /// Display rotation in degrees, as ffprobe reports it (its `rotation`: the display
+    /// matrix's angle, counter-clockwise), or the legacy `rotate` tag.
     pub rotation_deg: Option<f64>,
     /// True for cover art rather than a picture sequence.
     pub attached_picture: bool,
@@ -113,6 +114,20 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
     let streams: Vec<StreamInfo> = input.streams().map(|s| stream_info(&s)).collect();
     let analysed_video = best_stream(&input, media::Type::Video);
     let analysed_audio = best_stream(&input, media::Type::Audio);
+    // FFmpeg passes over an audio stream of 0 channels or 0 Hz when it picks the best one;
+    // when no other is left, the file is broken, not merely silent.
+    let empty_audio = streams.iter().find_map(|s| {
+        s.audio.as_ref().filter(|a| a.channels == 0 || a.sample_rate == 0).map(|a| (s.index, a))
+    });
+    if let Some((index, audio)) = empty_audio.filter(|_| analysed_audio.is_none()) {
+        return Err(Error::input(
+            path,
+            format!(
+                "audio stream {index} declares {} channel(s) at {} Hz: there is nothing to decode",
+                audio.channels, audio.sample_rate
+            ),
+        ));
+    }
     let audio_minus_video_start_s = match (analysed_audio, analysed_video) {
         (Some(a), Some(v)) => match (streams[a].start_s, streams[v].start_s) {
             (Some(a), Some(v)) => Some(a - v),
@@ -199,7 +214,7 @@ fn rotation_deg(stream: &format::stream::Stream) -> Option<f64> {
                 let angle =
                     unsafe { ff::ffi::av_display_rotation_get(data.as_ptr().cast::<i32>()) };
                 if angle.is_finite() && angle.abs() > 0.5 {
-                    return Some(-angle);
+                    return Some(angle);
                 }
             }
         }

@@ -279,6 +279,25 @@ fn font(size: f64) -> TextStyle<'static> {
     (FONT_FAMILY, size).into_font().into()
 }
 
+/// The largest value an axis reaches either way. Saved reports are checked on load, but a chart
+/// must end whatever it is given: plotters steps through tick candidates, and over a range that
+/// is not finite, or too narrow for its magnitude, that never ended (a report with an offset of
+/// 1e308 ms spun for ever).
+const AXIS_LIMIT: f64 = 1e12;
+
+/// `low..high` made drawable: finite, within ±[`AXIS_LIMIT`], and at least a millionth of its
+/// magnitude wide, so that plotters can place a bounded number of ticks on it.
+fn axis(low: f64, high: f64) -> std::ops::Range<f64> {
+    let bound = |v: f64| if v.is_nan() { 0.0 } else { v.clamp(-AXIS_LIMIT, AXIS_LIMIT) };
+    let (low, high) = (bound(low.min(high)), bound(low.max(high)));
+    let min_width = (low.abs().max(high.abs()) * 1e-6).max(1e-6);
+    if high - low >= min_width {
+        low..high
+    } else {
+        low..low + min_width
+    }
+}
+
 /// `(low, high)` widened by a margin so that nothing sits on the frame.
 fn padded(low: f64, high: f64, min_pad: f64) -> (f64, f64) {
     let pad = ((high - low) * 0.08).max(min_pad);
@@ -322,7 +341,7 @@ fn draw_offset<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(0)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_end, y_low..y_high)?;
+        .build_cartesian_2d(axis(0.0, x_end), axis(y_low, y_high))?;
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
@@ -447,7 +466,7 @@ fn draw_offset<DB: DrawingBackend>(
         .margin_bottom(8)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_end, 0.0..1.0)?;
+        .build_cartesian_2d(axis(0.0, x_end), 0.0..1.0)?;
     strip
         .configure_mesh()
         .light_line_style(TRANSPARENT)
@@ -505,7 +524,7 @@ fn draw_correlation<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(lag_low..lag_high.max(lag_low + 1e-6), y_low..y_high)?;
+        .build_cartesian_2d(axis(lag_low, lag_high), axis(y_low, y_high))?;
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
@@ -578,7 +597,7 @@ fn draw_signals<DB: DrawingBackend>(
             .margin(10)
             .x_label_area_size(32)
             .y_label_area_size(70)
-            .build_cartesian_2d(from..to, -0.05..1.1)?;
+            .build_cartesian_2d(axis(from, to), -0.05..1.1)?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
@@ -649,5 +668,18 @@ mod tests {
         assert_eq!(axis_number(&-0.0), "0");
         assert_eq!(axis_number(&-20.0), "-20");
         assert_eq!(axis_number(&0.5), "0.5");
+    }
+
+    #[test]
+    fn axes_are_finite_bounded_and_never_empty() {
+        assert_eq!(axis(-10.0, 40.0), -10.0..40.0);
+        assert_eq!(axis(40.0, -10.0), -10.0..40.0);
+        assert_eq!(axis(f64::NEG_INFINITY, f64::INFINITY), -AXIS_LIMIT..AXIS_LIMIT);
+        // 1e308 plus a pad is still 1e308: a range of width 0 that plotters could not split.
+        for (low, high) in [(1e308, 1e308), (f64::NAN, 1.0), (f64::NAN, f64::NAN), (5.0, 5.0)] {
+            let range = axis(low, high);
+            assert!(range.start.is_finite() && range.end.is_finite(), "{range:?}");
+            assert!(range.end > range.start, "{low}..{high}: {range:?}");
+        }
     }
 }

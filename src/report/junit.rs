@@ -170,6 +170,9 @@ fn properties(report: &Report) -> Vec<(&'static str, String)> {
     if let Some(drift) = &report.drift {
         props.push(("drift_ppm", format!("{:.2}", drift.ppm)));
     }
+    if let Some(health) = &report.media_health {
+        props.push(("media_health", health.summary()));
+    }
     props.push(("verdict", report.verdict.as_str().to_string()));
     props.push(("marginal", report.marginal.to_string()));
     if let Some(code) = report.reason_code {

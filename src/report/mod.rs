@@ -15,13 +15,13 @@ pub use junit::render_junit;
 pub use output::{emit, emit_with_details, write_text, ColorChoice, OutputOptions};
 pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};
 pub use text::{
-    describe_offset, format_against, format_clock, format_uncertainty_ms, summary_line,
-    summary_table,
+    describe_offset, escape_control, format_against, format_clock, format_uncertainty_ms,
+    summary_line, summary_table,
 };
 
 use crate::estimate::reference::ReferenceDetails;
 use crate::grade::GradePolicy;
-use crate::media::{MediaInfo, StreamInfo};
+use crate::media::{MediaHealth, MediaInfo, StreamInfo};
 use serde::{Deserialize, Serialize};
 
 /// Version tag of the JSON layout; bump when a field changes meaning or goes away.
@@ -73,6 +73,10 @@ pub struct Report {
     /// What `check` matched: the face, the speech, the peak and its null distribution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<crate::estimate::content::ContentDetails>,
+    /// What the decoder met in the measured file: damaged packets skipped, concealed or
+    /// dropped frames, timestamp discontinuities. Set with [`Report::set_media_health`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_health: Option<MediaHealth>,
 }
 
 impl Report {
@@ -100,7 +104,15 @@ impl Report {
             grading: None,
             elapsed_s: None,
             plots: None,
+            media_health: None,
         }
+    }
+
+    /// Records the decoder's health counts and warns about every stream that met trouble;
+    /// grading then decides whether the damage leaves the timing verdict trustworthy.
+    pub fn set_media_health(&mut self, health: MediaHealth) {
+        self.warnings.extend(health.warnings());
+        self.media_health = Some(health);
     }
 
     /// The report for an input that could not be processed, so that a batch goes on with the

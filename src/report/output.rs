@@ -6,7 +6,12 @@ use crate::safe_write;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-/// Where to write what. `-` as a path means standard output.
+/// True for the path `-`, which means standard output.
+fn is_stdout(path: Option<&Path>) -> bool {
+    path == Some(Path::new("-"))
+}
+
+/// Where to write what. `-` as a path means standard output (JSON and JUnit only).
 #[derive(Clone, Debug, Default)]
 pub struct OutputOptions {
     /// JSON: one object for one input, an array for several (or lines with `jsonl`).
@@ -37,6 +42,19 @@ impl OutputOptions {
     /// Checks every output path before any work is done: none is an input of the run, and
     /// each can be written (see [`safe_write::check_output`]).
     pub fn check(&self) -> Result<()> {
+        if is_stdout(self.json.as_deref()) && is_stdout(self.junit.as_deref()) {
+            return Err(Error::usage(
+                "JSON and JUnit cannot both go to standard output (--json - or --jsonl, and \
+                 --junit -): write one of them to a file",
+            ));
+        }
+        for (option, path) in [("--html", &self.html), ("--png", &self.png)] {
+            if is_stdout(path.as_deref()) {
+                return Err(Error::usage(format!(
+                    "{option} cannot write to standard output: give a file or directory name"
+                )));
+            }
+        }
         for path in [&self.json, &self.junit].into_iter().flatten() {
             if path != Path::new("-") {
                 safe_write::check_output(path)?;
@@ -55,8 +73,9 @@ impl OutputOptions {
         Ok(())
     }
 
-    fn json_to_stdout(&self) -> bool {
-        self.json.as_deref() == Some(Path::new("-"))
+    /// True when a report format goes to standard output (`-`): then nothing else may.
+    pub fn stdout_taken(&self) -> bool {
+        [&self.json, &self.junit].into_iter().any(|p| is_stdout(p.as_deref()))
     }
 }
 
@@ -107,8 +126,8 @@ pub fn emit_with_details(
     if let Some(dir) = &options.png {
         charts::write_pngs(dir, reports)?;
     }
-    // `--json -` writes JSON to stdout and nothing else.
-    if !options.quiet && !options.json_to_stdout() {
+    // `--json -` (or `--junit -`) writes that format to stdout and nothing else.
+    if !options.quiet && !options.stdout_taken() {
         let text = terminal_text(reports, options.color.enabled(), details);
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }

@@ -106,8 +106,23 @@ fn measurement_text(report: &Report) -> String {
             }
             text
         }
-        None => format!("inconclusive: {}", report.reason),
+        None => format!("inconclusive: {}", escape_control(&report.reason)),
     }
+}
+
+/// `text` with its control characters written as escapes (`\n`, `\u{1b}`): a file name
+/// that holds a newline or a terminal escape sequence must neither break a one-line message
+/// nor reach the terminal raw.
+pub fn escape_control(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One line per input, e.g.
@@ -116,9 +131,13 @@ fn measurement_text(report: &Report) -> String {
 pub fn summary_line(report: &Report, color: bool) -> String {
     if report.verdict == Outcome::Error {
         let error = paint("ERROR", Outcome::Error, false, color);
-        return format!("{}  {error}, not measured: {}", report.input.path, report.reason);
+        return format!(
+            "{}  {error}, not measured: {}",
+            escape_control(&report.input.path),
+            escape_control(&report.reason)
+        );
     }
-    let mut line = format!("{}  {}", report.input.path, measurement_text(report));
+    let mut line = format!("{}  {}", escape_control(&report.input.path), measurement_text(report));
     for verdict in &report.verdicts {
         let _ = write!(line, ", {} {}", verdict.profile, verdict_word(verdict, color));
     }
@@ -153,7 +172,7 @@ pub fn summary_table(reports: &[Report], color: bool) -> String {
         .iter()
         .map(|r| {
             let mut row = vec![
-                (r.input.path.clone(), None),
+                (escape_control(&r.input.path), None),
                 (r.offset_ms.map_or("-".into(), describe_offset), None),
                 (r.uncertainty_ms.map_or("-".into(), format_uncertainty_ms), None),
                 (r.drift.map_or("-".into(), |d| format!("{:+.1} ms/min", d.ms_per_min)), None),

@@ -53,7 +53,7 @@ impl MediaSink for Forward {
 /// its next frame.
 pub struct DecodedFrames {
     frames: Receiver<media::LumaFrame>,
-    decoder: Option<JoinHandle<avsync::Result<()>>>,
+    decoder: Option<JoinHandle<avsync::Result<avsync::media::MediaHealth>>>,
 }
 
 impl DecodedFrames {

@@ -146,6 +146,8 @@ def main():
             tfl = os.path.join(tmp, inner)
             if sha256(tfl) != pinned_sha:
                 sys.exit(f"{inner}: sha256 {sha256(tfl)}, expected {pinned_sha}")
+            # LiteRT runs the .tflite as shipped; tract runs the ONNX conversion
+            shutil.copyfile(tfl, os.path.join(args.out, name + ".tflite"))
             onx = os.path.join(args.out, name + ".onnx")
             tflite_to_onnx.convert(tfl, onx)
             worst, n = verify(tfl, onx, frame)
@@ -154,7 +156,7 @@ def main():
             print(f"{name}: ONNX vs TFLite max |diff| {worst:.2e} over {n} inputs ({'ok' if ok else 'FAIL'})")
 
     pins_path = os.path.join(args.out, "SHA256SUMS")
-    files = sorted(f for f in os.listdir(args.out) if f.endswith(".onnx") or f == "LICENSE")
+    files = sorted(f for f in os.listdir(args.out) if f.endswith((".onnx", ".tflite")) or f == "LICENSE")
     lines = [f"{sha256(os.path.join(args.out, f))}  {f}\n" for f in files]
     if args.update_pins:
         with open(pins_path, "w") as f:

@@ -22,6 +22,7 @@
 use crate::correlate::{Band, Correlator, CrossSpectrum, Weighting};
 use crate::estimate::significance::{robust_z, tail_p_value};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 #[derive(Clone, Debug)]
 pub struct AudioAlignOptions {
@@ -140,12 +141,16 @@ pub fn align_audio(
 
     // Pass 1: coarse lags of every window against the whole reference.
     let factor = ((rate / options.coarse_rate_hz).floor() as usize).max(1);
-    let coarse = CoarseSearch::new(&out, &refr, factor, band, options, sample_rate);
     let bounds = window_bounds(out.len(), (options.window_s * rate).round() as usize, factor);
-    let coarse_hits: Vec<Option<CoarseHit>> = bounds
-        .par_iter()
-        .map(|&(start, end)| with_correlator(|correlator| coarse.search(correlator, start, end)))
-        .collect();
+    let coarse_hits: Vec<Option<CoarseHit>> = if refr.len() as f64 / rate > WHOLE_SEARCH_MAX_S {
+        neighbourhood_hits(&out, &refr, &bounds, factor, band, options, sample_rate)
+    } else {
+        let coarse = CoarseSearch::new(&out, &refr, factor, band, options, sample_rate);
+        bounds
+            .par_iter()
+            .map(|&(start, end)| with_correlator(|c| coarse.search(c, start, end)))
+            .collect()
+    };
     let per_window = options.false_alarm / bounds.len().max(1) as f64;
     let best_p = coarse_hits.iter().flatten().map(|h| h.p_value).fold(1.0, f64::min);
     let mut windows: Vec<WindowMatch> = bounds
@@ -345,10 +350,11 @@ fn window_bounds(len: usize, length: usize, factor: usize) -> Vec<(usize, usize)
     (0..count).map(|i| (edge(i), edge(i + 1))).filter(|(s, e)| e > s).collect()
 }
 
-/// Low-pass filters with a Hann-windowed sinc and keeps every `factor`-th sample.
-fn decimate(signal: &[f64], factor: usize) -> Vec<f64> {
+/// Low-pass filters with a Hann-windowed sinc and keeps every `factor`-th sample (the signal
+/// itself, not a copy, for a factor of 1: hours of audio are not held twice).
+fn decimate(signal: &[f64], factor: usize) -> Cow<'_, [f64]> {
     if factor == 1 {
-        return signal.to_vec();
+        return Cow::Borrowed(signal);
     }
     let half = (DECIMATION_TAPS_PER_FACTOR * factor) as isize;
     let cutoff = 0.45 / factor as f64;
@@ -378,7 +384,8 @@ fn decimate(signal: &[f64], factor: usize) -> Vec<f64> {
                     .sum()
             }
         })
-        .collect()
+        .collect::<Vec<f64>>()
+        .into()
 }
 
 fn sinc(x: f64) -> f64 {
@@ -405,8 +412,9 @@ struct CoarseHit {
 /// curve is louder where the reference is louder; dividing each lag by the whitened
 /// reference's energy under the window makes the curve a correlation coefficient whose spread
 /// away from the match is the same at every lag, which the significance test needs.
-struct CoarseSearch {
-    out: Vec<f64>,
+struct CoarseSearch<'a> {
+    /// The output, decimated.
+    out: Cow<'a, [f64]>,
     refr_len: usize,
     /// Whitened reference spectrum.
     refr_white: crate::correlate::Spectrum,
@@ -425,17 +433,29 @@ const PEAK_SHOULDER_S: f64 = 0.025;
 /// window are not scored (they overlap the reference by a few samples at most).
 const MIN_LAG_ENERGY_SHARE: f64 = 1e-3;
 
-impl CoarseSearch {
+impl<'a> CoarseSearch<'a> {
     fn new(
-        out: &[f64],
+        out: &'a [f64],
         refr: &[f64],
         factor: usize,
         band: Band,
         options: &AudioAlignOptions,
         sample_rate: u32,
     ) -> Self {
-        let out_c = decimate(out, factor);
         let refr_c = decimate(refr, factor);
+        CoarseSearch::over(decimate(out, factor), &refr_c, factor, band, options, sample_rate)
+    }
+
+    /// The search of the decimated output `out_c` in `refr_c`, a decimated reference or a
+    /// stretch of one (offsets are then counted from the stretch's start).
+    fn over(
+        out_c: Cow<'a, [f64]>,
+        refr_c: &[f64],
+        factor: usize,
+        band: Band,
+        options: &AudioAlignOptions,
+        sample_rate: u32,
+    ) -> Self {
         // Windows are at most 1.5 nominal lengths (see `window_bounds`), plus rounding.
         let longest_window =
             (options.window_s * f64::from(sample_rate) * 1.5 / factor as f64).ceil() as usize + 2;
@@ -444,7 +464,7 @@ impl CoarseSearch {
         let coarse_band =
             Band { low: band.low * factor as f64, high: (band.high * factor as f64).min(0.45) };
         let (refr_white, white) = with_correlator(|correlator| {
-            let (refr_white, _) = correlator.spectrum(&refr_c, n).whitened(coarse_band);
+            let (refr_white, _) = correlator.spectrum(refr_c, n).whitened(coarse_band);
             let white = correlator.inverse(&refr_white);
             (refr_white, white)
         });
@@ -512,6 +532,105 @@ impl CoarseSearch {
         let p_value = tail_p_value(&values, best, self.exclude_lags);
         Some(CoarseHit { offset_samples: (lag - start_c as f64) * self.factor as f64, z, p_value })
     }
+}
+
+/// A reference longer than this is not searched whole by every output window, which costs a
+/// transform of the whole reference per window (time growing with the square of the length),
+/// but around the offsets of a few anchors (see [`neighbourhood_hits`]).
+const WHOLE_SEARCH_MAX_S: f64 = 600.0;
+/// Rate of the anchor search over the whole reference.
+const ANCHOR_RATE_HZ: f64 = 500.0;
+/// Length of an anchor window: long, for a clear peak at the anchor rate.
+const ANCHOR_WINDOW_S: f64 = 16.0;
+/// Most anchors spread over the output.
+const MAX_ANCHORS: usize = 24;
+/// Each window is searched this far either side of an anchor's offset, plus the drift the
+/// options allow over the distance between anchors.
+const NEIGHBOURHOOD_S: f64 = 1.0;
+
+/// Coarse hits of every window for a long reference, coarse to fine in time:
+///
+/// 1. anchors, long windows spread over the output, are looked up in the whole reference at
+///    [`ANCHOR_RATE_HZ`] (one transform of the whole reference each, a few dozen in all);
+/// 2. each window is looked up, at the coarse rate, only in the stretches of reference around
+///    the offsets of the matched anchors on either side of it.
+///
+/// Time is then linear in the length, and memory holds a stretch per window, not the whole
+/// reference's transform. A splice is followed when an anchor lies on each side of it; two
+/// splices between neighbouring anchors are not.
+fn neighbourhood_hits(
+    out: &[f64],
+    refr: &[f64],
+    bounds: &[(usize, usize)],
+    factor: usize,
+    band: Band,
+    options: &AudioAlignOptions,
+    sample_rate: u32,
+) -> Vec<Option<CoarseHit>> {
+    let rate = f64::from(sample_rate);
+    let anchor_factor = ((rate / ANCHOR_RATE_HZ).floor() as usize).max(factor);
+    let anchor_options = AudioAlignOptions { window_s: ANCHOR_WINDOW_S, ..options.clone() };
+    let all = window_bounds(out.len(), (ANCHOR_WINDOW_S * rate).round() as usize, anchor_factor);
+    let step = all.len().div_ceil(MAX_ANCHORS).max(1);
+    let anchors: Vec<(usize, usize)> = all.into_iter().step_by(step).collect();
+    let bar = options.false_alarm / anchors.len().max(1) as f64;
+    // One anchor at a time: each holds curves over the whole reference.
+    let found: Vec<(f64, f64)> = {
+        let whole = CoarseSearch::new(out, refr, anchor_factor, band, &anchor_options, sample_rate);
+        anchors
+            .iter()
+            .filter_map(|&(start, end)| {
+                let hit = with_correlator(|c| whole.search(c, start, end))?;
+                (hit.p_value <= bar).then(|| (0.5 * (start + end) as f64, hit.offset_samples))
+            })
+            .collect()
+    };
+    if found.is_empty() {
+        return vec![None; bounds.len()];
+    }
+    let spacing_s = step as f64 * ANCHOR_WINDOW_S;
+    let radius = (NEIGHBOURHOOD_S + options.max_drift_ppm * 1e-6 * spacing_s) * rate;
+    let radius_c = (radius / factor as f64).ceil() as isize;
+    let out_c = decimate(out, factor);
+    let refr_c = decimate(refr, factor);
+    bounds
+        .par_iter()
+        .map(|&(start, end)| {
+            let centre = 0.5 * (start + end) as f64;
+            let after = found.partition_point(|&(at, _)| at < centre);
+            let mut candidates: Vec<f64> = [after.checked_sub(1), Some(after)]
+                .into_iter()
+                .flatten()
+                .filter_map(|i| found.get(i).map(|&(_, offset)| offset))
+                .collect();
+            candidates.dedup_by(|a, b| (*a - *b).abs() < 0.5 * radius);
+            candidates
+                .into_iter()
+                .filter_map(|offset| {
+                    let shift = (offset / factor as f64).round() as isize;
+                    let from = ((start / factor) as isize + shift - radius_c).max(0) as usize;
+                    let to = ((end.div_ceil(factor)) as isize + shift + radius_c)
+                        .clamp(0, refr_c.len() as isize) as usize;
+                    if to <= from {
+                        return None;
+                    }
+                    let search = CoarseSearch::over(
+                        Cow::Borrowed(&out_c[..]),
+                        &refr_c[from..to],
+                        factor,
+                        band,
+                        options,
+                        sample_rate,
+                    );
+                    let hit = with_correlator(|c| search.search(c, start, end))?;
+                    Some(CoarseHit {
+                        offset_samples: hit.offset_samples + (from * factor) as f64,
+                        ..hit
+                    })
+                })
+                .min_by(|a, b| a.p_value.total_cmp(&b.p_value))
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -1112,6 +1231,43 @@ mod tests {
         for (found, expected) in edges.iter().zip([0.0, 5.0, 8.0]) {
             assert!((found - expected).abs() < 0.05, "edges {edges:?}");
         }
+    }
+
+    /// A reference longer than [`WHOLE_SEARCH_MAX_S`] takes the anchored neighbourhood search:
+    /// the offset is as exact, and a cut between anchors still splits the segments.
+    #[test]
+    fn long_references_are_searched_around_anchors() {
+        const LONG_RATE: u32 = 1000;
+        let rate = f64::from(LONG_RATE);
+        // Noise that is not periodic: an LCG, through a one-pole low-pass.
+        let mut state = 99u64;
+        let mut smooth = 0.0;
+        let reference: Vec<f64> = (0..(660.0 * rate) as usize)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                smooth = 0.7 * smooth + ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5);
+                smooth
+            })
+            .collect();
+        assert!(reference.len() as f64 / rate > WHOLE_SEARCH_MAX_S);
+        // The output is 40 ms late, and 10 s of the reference are cut out at 300 s.
+        let delay = (0.04 * rate) as usize;
+        let at = |s: f64| (s * rate) as usize;
+        let late: Vec<f64> =
+            std::iter::repeat_n(0.0, delay).chain(reference.iter().copied()).collect();
+        let output = [&late[..at(300.0)], &late[at(310.0)..]].concat();
+        let alignment = align_audio(
+            &to_f32(&output),
+            &to_f32(&reference),
+            LONG_RATE,
+            &AudioAlignOptions::default(),
+        );
+        let offsets: Vec<f64> = alignment.segments.iter().map(|s| s.offset_s).collect();
+        assert_eq!(offsets.len(), 2, "{:?}", alignment.segments);
+        for (found, expected) in offsets.iter().zip([-0.04, 10.0 - 0.04]) {
+            assert!((found - expected).abs() < 1e-4, "offsets {offsets:?}");
+        }
+        assert!((alignment.segments[1].out_start_s - 300.0).abs() < 0.05);
     }
 
     #[test]

@@ -56,6 +56,10 @@ impl Default for TrackerConfig {
     }
 }
 
+/// A lost face is first looked for in a square this many times its last region, centred on
+/// it: the face fills about a third of the detector's input, where the short-range model is
+/// at its best.
+const LOST_RESCAN_SCALE: f32 = 2.0;
 /// Detections and tracks overlapping by more than this (region bounds) are the same face.
 const SAME_FACE_IOU: f32 = 0.3;
 /// Side of the thumbnail compared for cut detection.
@@ -139,8 +143,11 @@ impl FaceTracker {
             self.tracks.clear();
         }
 
+        // a full search when nothing is tracked, and periodically for new faces while there
+        // is room for them (MediaPipe skips detection once it tracks `max_num_faces`)
         let mut must_detect = self.tracks.is_empty()
-            || elapsed(self.last_detection_s, time_s) >= self.config.redetect_interval_s;
+            || (self.tracks.len() < self.config.max_faces
+                && elapsed(self.last_detection_s, time_s) >= self.config.redetect_interval_s);
 
         // follow existing tracks from their predicted regions
         let mut found: Vec<(TrackId, Landmarks)> = Vec::new();
@@ -151,16 +158,36 @@ impl FaceTracker {
             if lm.score < self.config.min_presence_score
                 || jumped(&track.region, &lm.next_region(), self.config.max_region_jump)
             {
-                must_detect = true;
                 lost.push(track);
             } else {
                 found.push((track.id, lm));
             }
         }
 
+        // a lost face is looked for where it was first; the whole frame only when that fails
+        let mut dets = Vec::new();
+        let mut detected = false;
+        if !must_detect && !lost.is_empty() {
+            detected = true;
+            for track in &lost {
+                let around = Region {
+                    center: track.region.center,
+                    size: track.region.size * LOST_RESCAN_SCALE,
+                    rotation: 0.0,
+                };
+                dets.extend(self.runner.detect_around(
+                    img,
+                    &around,
+                    self.config.min_detection_score,
+                )?);
+            }
+            must_detect = dets.is_empty();
+        }
+
         if must_detect {
+            detected = true;
             self.last_detection_s = Some(time_s);
-            let mut dets = self.runner.detect(img, self.config.min_detection_score, false)?;
+            dets = self.runner.detect(img, self.config.min_detection_score, false)?;
             let since_small = elapsed(self.last_small_search_s, time_s);
             let starved = found.is_empty()
                 && dets.is_empty()
@@ -172,34 +199,29 @@ impl FaceTracker {
                 self.last_small_search_s = Some(time_s);
             }
             self.last_small_search_s.get_or_insert(time_s);
-            for det in dets {
-                if found.len() >= self.config.max_faces {
-                    break;
-                }
-                let region = det.region();
-                let bounds = region.bounds();
-                if found
-                    .iter()
-                    .any(|(_, lm)| lm.next_region().bounds().iou(&bounds) > SAME_FACE_IOU)
-                {
-                    continue;
-                }
-                let lm = self.runner.landmarks(img, &region)?;
-                if lm.score < self.config.min_presence_score {
-                    continue;
-                }
-                let id = match lost
-                    .iter()
-                    .position(|t| t.region.bounds().iou(&bounds) > SAME_FACE_IOU)
-                {
-                    Some(i) => lost.swap_remove(i).id,
-                    None => {
-                        self.next_id += 1;
-                        self.next_id - 1
-                    }
-                };
-                found.push((id, lm));
+        }
+        for det in dets {
+            if found.len() >= self.config.max_faces {
+                break;
             }
+            let region = det.region();
+            let bounds = region.bounds();
+            if found.iter().any(|(_, lm)| lm.next_region().bounds().iou(&bounds) > SAME_FACE_IOU) {
+                continue;
+            }
+            let lm = self.runner.landmarks(img, &region)?;
+            if lm.score < self.config.min_presence_score {
+                continue;
+            }
+            let id = match lost.iter().position(|t| t.region.bounds().iou(&bounds) > SAME_FACE_IOU)
+            {
+                Some(i) => lost.swap_remove(i).id,
+                None => {
+                    self.next_id += 1;
+                    self.next_id - 1
+                }
+            };
+            found.push((id, lm));
         }
 
         // two tracks that converged on one face: keep the older
@@ -224,7 +246,7 @@ impl FaceTracker {
                 landmarks: self.config.keep_landmarks.then_some(lm),
             });
         }
-        Ok(FrameFaces { time_s, faces, detected: must_detect })
+        Ok(FrameFaces { time_s, faces, detected })
     }
 }
 

@@ -76,7 +76,8 @@ impl FromStr for FrameRate {
             let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
             let fraction: u64 =
                 if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| bad())? };
-            (whole * den + fraction, den)
+            let num = whole.checked_mul(den).and_then(|n| n.checked_add(fraction));
+            (num.ok_or_else(|| format!("'{text}' is out of range for a frame rate"))?, den)
         } else {
             (text.parse::<u64>().map_err(|_| bad())?, 1)
         };
@@ -140,13 +141,16 @@ impl PatternSpec {
     /// Checks that the pattern can be made and measured unambiguously; the error says which
     /// option to change.
     pub fn validate(&self) -> Result<(), String> {
+        let max_size = crate::limits::PATTERN_MAX_SIZE;
         if self.width < MIN_SIZE.0
             || self.height < MIN_SIZE.1
+            || self.width > max_size.0
+            || self.height > max_size.1
             || self.width % 2 + self.height % 2 != 0
         {
             return Err(format!(
-                "--size {}x{}: width and height must be even and at least {}x{}",
-                self.width, self.height, MIN_SIZE.0, MIN_SIZE.1
+                "--size {}x{}: width and height must be even, from {}x{} to {}x{}",
+                self.width, self.height, MIN_SIZE.0, MIN_SIZE.1, max_size.0, max_size.1
             ));
         }
         let frame_s = 1.0 / self.frame_rate.fps();

@@ -1,0 +1,217 @@
+//! `avsync plan` end to end on a 3-minute voice-over made at test time: espeak-ng sentences
+//! joined by silences of known length. Every chunk must be legal for its target and every cut
+//! must fall where the signal is silent.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Length of the voice-over (the 3 minutes).
+const VOICE_OVER_S: f64 = 180.0;
+/// Silences put between sentences, cycled.
+const GAPS_S: [f64; 3] = [0.35, 0.5, 0.7];
+/// Around a cut, this much of the signal either side must be silent...
+const SILENT_AROUND_CUT_S: f64 = 0.05;
+/// ...that is, no sample louder than this (−60 dBFS).
+const SILENT_PEAK: f64 = 1e-3;
+
+const SENTENCES: [&str; 6] = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Pack my box with five dozen liquor jugs, and then take it home.",
+    "A long voice over is cut into jobs that the service accepts.",
+    "Every cut falls in a pause between words, never inside one.",
+    "How vexingly quick daft zebras jump over the fence.",
+    "The five boxing wizards jump quickly before the show begins.",
+];
+
+fn avsync(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_avsync")).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+fn read_wav(path: &Path) -> (u32, Vec<i16>) {
+    let mut reader = hound::WavReader::open(path).unwrap();
+    let rate = reader.spec().sample_rate;
+    (rate, reader.samples::<i16>().map(Result::unwrap).collect())
+}
+
+fn write_wav(path: &Path, rate: u32, samples: &[i16]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for &sample in samples {
+        writer.write_sample(sample).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+/// The sentences spoken by espeak-ng, each trimmed of its leading and trailing silence.
+fn sentences(dir: &Path) -> (u32, Vec<Vec<i16>>) {
+    let mut rate = 0;
+    let spoken = SENTENCES
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let path = dir.join(format!("sentence{i}.wav"));
+            let status = Command::new("espeak-ng")
+                .args(["-v", "en", "-s", "160", "-w", s(&path), text])
+                .status()
+                .expect("espeak-ng is needed for this test (see README set-up)");
+            assert!(status.success());
+            let (r, samples) = read_wav(&path);
+            rate = r;
+            let loud = |x: &i16| f64::from(x.unsigned_abs()) / 32768.0 > SILENT_PEAK;
+            let first = samples.iter().position(loud).unwrap();
+            let last = samples.iter().rposition(loud).unwrap();
+            samples[first..=last].to_vec()
+        })
+        .collect();
+    (rate, spoken)
+}
+
+/// A voice-over of about [`VOICE_OVER_S`]: the sentences in turn, with [`GAPS_S`] between.
+fn voice_over(dir: &Path) -> PathBuf {
+    let (rate, spoken) = sentences(dir);
+    let mut samples: Vec<i16> = Vec::new();
+    let mut k = 0;
+    while (samples.len() as f64) < VOICE_OVER_S * f64::from(rate) {
+        samples.extend(&spoken[k % spoken.len()]);
+        let gap = GAPS_S[k % GAPS_S.len()];
+        samples.extend(std::iter::repeat_n(0, (gap * f64::from(rate)) as usize));
+        k += 1;
+    }
+    let path = dir.join("voice-over.wav");
+    write_wav(&path, rate, &samples);
+    path
+}
+
+/// Runs `avsync plan ARGS --json -` and returns the plan.
+fn plan(args: &[&str]) -> Value {
+    let (code, stdout, stderr) = avsync(&[&["plan", "--json", "-"], args].concat());
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("no JSON ({e}): {stdout}"))
+}
+
+fn f(value: &Value) -> f64 {
+    value.as_f64().unwrap_or_else(|| panic!("not a number: {value}"))
+}
+
+/// Asserts the chunks cover the audio, are within `min_s..=max_s`, overlap by 300 ms, and are
+/// cut where the signal is silent.
+fn assert_legal(plan: &Value, samples: &[i16], rate: u32, min_s: f64, max_s: f64) {
+    let chunks = plan["chunks"].as_array().unwrap();
+    assert!(chunks.len() > 1, "a 3-minute voice-over needs several jobs");
+    let duration = f(&plan["duration_s"]);
+    assert!((duration - samples.len() as f64 / f64::from(rate)).abs() < 1e-6);
+    assert_eq!(f(&chunks[0]["start_s"]), 0.0);
+    assert!((f(&chunks.last().unwrap()["end_s"]) - duration).abs() < 1e-9);
+    for chunk in chunks {
+        let len = f(&chunk["duration_s"]);
+        assert!(len >= min_s && len <= max_s, "chunk of {len:.3} s: {chunk}");
+    }
+    for pair in chunks.windows(2) {
+        let cut = f(&pair[0]["cut_end_s"]);
+        assert_eq!(cut, f(&pair[1]["cut_start_s"]));
+        let overlap = f(&pair[0]["end_s"]) - f(&pair[1]["start_s"]);
+        assert!((overlap - 0.3).abs() < 1e-9, "overlap {overlap}");
+        let around = |t: f64| ((t * f64::from(rate)) as usize).min(samples.len());
+        let stretch =
+            &samples[around(cut - SILENT_AROUND_CUT_S)..around(cut + SILENT_AROUND_CUT_S)];
+        let peak =
+            stretch.iter().map(|x| f64::from(x.unsigned_abs()) / 32768.0).fold(0.0, f64::max);
+        assert!(peak <= SILENT_PEAK, "the cut at {cut:.3} s is in sound (peak {peak:.4})");
+    }
+}
+
+#[test]
+fn a_3_minute_voice_over_is_planned_legally_for_kling_api_and_kling_fal() {
+    let dir = tempfile::tempdir().unwrap();
+    let voice = voice_over(dir.path());
+    let (rate, samples) = read_wav(&voice);
+
+    let api = plan(&[s(&voice), "--target", "kling-api"]);
+    assert_legal(&api, &samples, rate, 2.0, 60.0);
+    for chunk in api["chunks"].as_array().unwrap() {
+        let start = chunk["sound_start_time"].as_u64().unwrap();
+        let end = chunk["sound_end_time"].as_u64().unwrap();
+        assert!((2000..=60_000).contains(&(end - start)), "{chunk}");
+        assert_eq!(chunk["sound_insert_time"].as_u64(), Some(start));
+        // The crop holds the chunk, to the audio's last whole millisecond.
+        assert!(f(&chunk["start_s"]) * 1e3 >= start as f64);
+        assert!(f(&chunk["end_s"]) * 1e3 <= end as f64 + 1.0);
+    }
+
+    let fal = plan(&[s(&voice), "--target", "kling-fal", "--overlap", "300ms"]);
+    assert_legal(&fal, &samples, rate, 2.0, 10.0);
+    assert!(fal["chunks"][0].get("sound_start_time").is_none(), "kling-fal takes no crop times");
+    eprintln!(
+        "{:.1} s: {} kling-api chunks, {} kling-fal chunks",
+        f(&api["duration_s"]),
+        api["chunks"].as_array().unwrap().len(),
+        fal["chunks"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn written_chunks_are_cut_sample_exact_and_listed_in_the_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let voice = voice_over(dir.path());
+    let (rate, samples) = read_wav(&voice);
+    let out = dir.path().join("chunks");
+    let csv = dir.path().join("plan.csv");
+    let (code, text, stderr) =
+        avsync(&["plan", s(&voice), "--target", "kling-fal", "--write", s(&out), "--csv", s(&csv)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(text.contains("chunk(s) for kling-fal"), "{text}");
+    let rows: Vec<String> =
+        std::fs::read_to_string(&csv).unwrap().lines().map(String::from).collect();
+    assert!(rows[0].starts_with("index,start_s,end_s,duration_s"), "{}", rows[0]);
+    let files = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(rows.len() - 1, files, "one row and one file per chunk");
+    for row in &rows[1..] {
+        let fields: Vec<&str> = row.split(',').collect();
+        let (start, end): (usize, usize) = (fields[6].parse().unwrap(), fields[7].parse().unwrap());
+        let (chunk_rate, chunk) = read_wav(Path::new(fields[11]));
+        assert_eq!(chunk_rate, rate);
+        assert!(chunk == samples[start..end], "{} is not samples {start}..{end}", fields[11]);
+    }
+}
+
+#[test]
+fn audio_shorter_than_a_job_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short.wav");
+    write_wav(&short, 16_000, &vec![1000; 24_000]);
+    let json = dir.path().join("plan.json");
+    let out = dir.path().join("chunks");
+    let (code, _, stderr) = avsync(&[
+        "plan",
+        s(&short),
+        "--target",
+        "kling-api",
+        "--json",
+        s(&json),
+        "--write",
+        s(&out),
+    ]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("short.wav") && stderr.contains("1.50 s, shorter than"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1);
+    assert!(!json.exists() && !out.exists(), "nothing written");
+
+    let (code, _, stderr) =
+        avsync(&["plan", s(&short), "--target", "kling-api", "--overlap", "1s"]);
+    assert_eq!(code, 2, "{stderr}");
+}
