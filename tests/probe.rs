@@ -82,7 +82,7 @@ fn streams_start_times_and_warnings_are_reported() {
 fn several_files_probe_at_once_into_a_json_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("probe.json");
-    let (a, b) = (fixture("click.mp3").path, fixture("vp9_opus_30.webm").path);
+    let (a, b) = (&fixture("click.mp3").path, &fixture("vp9_opus_30.webm").path);
     let (code, text, stderr) = avsync(&[
         "probe",
         a.to_str().unwrap(),

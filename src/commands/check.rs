@@ -98,17 +98,22 @@ impl CheckArgs {
     /// compare's (500 ms), which is too short for check: a usage error.
     pub fn options(&self, plots: bool, config: &Config) -> Result<CheckOptions> {
         let defaults = ContentOptions::default();
-        let config_window_s = config
-            .analysis
-            .window_s
-            .map(|s| {
-                limits::CHECK_WINDOW.check(s).map_err(|range| {
-                    Error::usage(format!(
-                        "the config's analysis.window ({s} s) is outside {range} of check --window"
-                    ))
+        // Checked only when used: a command-line --window overrides a config value that
+        // suits the other command.
+        let config_window_s = match self.window {
+            Some(_) => None,
+            None => config
+                .analysis
+                .window_s
+                .map(|s| {
+                    limits::CHECK_WINDOW.check(s).map_err(|range| {
+                        Error::usage(format!(
+                            "the config's analysis.window ({s} s) is outside {range} of check --window"
+                        ))
+                    })
                 })
-            })
-            .transpose()?;
+                .transpose()?,
+        };
         Ok(CheckOptions {
             content: ContentOptions {
                 search_ms: self
@@ -473,7 +478,10 @@ pub fn render_details(report: &Report) -> String {
             None => "none".to_string(),
         };
         let lead = c.lip_lead_ms.map_or("not measured".to_string(), |ms| {
-            format!("{ms:.0} ms ±{}", format_uncertainty_ms(c.lip_lead_uncertainty_ms.unwrap_or(0.0)))
+            format!(
+                "{ms:.0} ms ±{}",
+                format_uncertainty_ms(c.lip_lead_uncertainty_ms.unwrap_or(0.0))
+            )
         });
         let _ = writeln!(
             out,

@@ -245,10 +245,12 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
     let counters = sink.counters.finish();
     if let Some(stats) = &counters {
         if stats.dropped > 0 {
+            // The first few times: a broken clip may skip at every frame.
             let times: Vec<String> =
-                stats.dropped_at_s.iter().map(|t| format!("{t:.3} s")).collect();
+                stats.dropped_at_s.iter().take(5).map(|t| format!("{t:.3} s")).collect();
+            let more = if stats.dropped_at_s.len() > 5 { ", ..." } else { "" };
             measured.warnings.push(format!(
-                "{} frame(s) dropped (the frame counter skipped) before the frame(s) at {}",
+                "{} frame(s) dropped (the frame counter skipped) before the frame(s) at {}{more}",
                 stats.dropped,
                 times.join(", ")
             ));

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::media::{self, MediaInfo};
+use crate::report::{escape_control, xml_escape};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -386,7 +387,7 @@ fn range_words(min: Option<f64>, max: Option<f64>, unit: &str) -> String {
 pub fn render_text(preflight: &Preflight) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "preflight {}: {}", preflight.target, preflight.description);
-    let _ = writeln!(out, "  video  {}", preflight.video);
+    let _ = writeln!(out, "  video  {}", escape_control(&preflight.video));
     if let Some(audio) = &preflight.audio {
         let _ = writeln!(out, "  audio  {audio}");
     }
@@ -449,14 +450,14 @@ pub fn render_junit(preflight: &Preflight) -> String {
     let _ = writeln!(
         xml,
         "  <testsuite name=\"preflight {}: {}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
-        escape(preflight.target),
-        escape(&preflight.video),
+        xml_escape(preflight.target),
+        xml_escape(&preflight.video),
         preflight.rules.len(),
         count(Status::Fail),
         count(Status::NotChecked)
     );
     for rule in &preflight.rules {
-        let message = escape(&format!(
+        let message = xml_escape(&format!(
             "{}; limit: {}{}",
             rule.check.measured,
             rule.limit,
@@ -465,7 +466,7 @@ pub fn render_junit(preflight: &Preflight) -> String {
         let _ = write!(
             xml,
             "    <testcase classname=\"avsync.preflight.{}\" name=\"{} {}\">",
-            escape(preflight.target),
+            xml_escape(preflight.target),
             rule.input,
             rule.label()
         );
@@ -482,15 +483,6 @@ pub fn render_junit(preflight: &Preflight) -> String {
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
-}
-
-/// XML-escapes `text` for attributes.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 #[cfg(test)]

@@ -569,7 +569,10 @@ mod tests {
         let results: Vec<Outcome> = report.verdicts.iter().map(|v| v.result).collect();
         assert_eq!(results, [Outcome::Pass, Outcome::Fail]);
         assert_eq!(report.verdict, Outcome::Fail);
-        assert!(report.verdicts[1].reason.starts_with("audio 38 ms late ±4 ms is outside cinema"));
+        // Two significant digits below 10 ms (the WIP's format_uncertainty_ms): ±4.0, not ±4.
+        assert!(report.verdicts[1]
+            .reason
+            .starts_with("audio 38 ms late ±4.0 ms is outside cinema"));
         assert!(report.reason.starts_with("fail cinema: audio 38 ms late"), "{}", report.reason);
         assert!(!report.verdicts[0].marginal);
         assert!(!report.marginal);

@@ -193,7 +193,7 @@ fn classname(report: &Report) -> String {
 }
 
 /// XML-escapes `text` for attributes and content, dropping characters XML 1.0 cannot carry.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -11,6 +11,7 @@ mod plots;
 mod text;
 
 pub use html::{render_html_page, write_html};
+pub(crate) use junit::escape as xml_escape;
 pub use junit::render_junit;
 pub use output::{emit, emit_with_details, write_text, ColorChoice, OutputOptions};
 pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};

@@ -18,8 +18,8 @@ pub fn describe_offset(offset_ms: f64) -> String {
     format!("audio {amount} ms {side}")
 }
 
-/// An uncertainty (ms) with as many decimals as it needs never to read as zero: `±6 ms`,
-/// `±2.4 ms`, `±0.012 ms`.
+/// An uncertainty (ms) with as many decimals as it needs never to read as zero: `16 ms`,
+/// `2.4 ms`, `4.0 ms`, `0.012 ms` (whole ms from 10 ms up, two significant digits below).
 pub fn format_uncertainty_ms(uncertainty_ms: f64) -> String {
     let u = uncertainty_ms.abs();
     let decimals = if u >= 10.0 || u == 0.0 {
