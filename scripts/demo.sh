@@ -25,7 +25,7 @@ set -e
 echo "demo: avsync check exited $CHECK_EXIT (0 pass, 1 fail, 3 inconclusive, 4 error)"
 
 PROBE_SAMPLE=testdata/generated/video_late_085.mp4
-target/release/avsync probe --json "$PROBE_SAMPLE" > reports/sample-probe.json
+target/release/avsync probe "$PROBE_SAMPLE" --json reports/sample-probe.json
 target/release/avsync probe "$PROBE_SAMPLE" | tee reports/sample-probe.txt
 echo "demo: wrote reports/sample-check.{txt,json,xml,html} and reports/sample-probe.{json,txt}"
 [ "$CHECK_EXIT" -le 1 ]

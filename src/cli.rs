@@ -214,6 +214,31 @@ mod tests {
         assert!(outputs.wants_plots());
     }
 
+    #[test]
+    fn every_grade_and_output_key_of_the_config_is_honoured() {
+        let config = Config::parse(
+            "[grade]\nwindow_confidence = 0.8\nmarginal = \"fail\"\n\
+             [output]\ndir = \"out\"\nformats = [\"json\", \"png\"]\njson_plots = true\n",
+        )
+        .unwrap();
+        let grading = GradeArgs::default().options(&config).unwrap();
+        assert_eq!((grading.window_confidence, grading.marginal), (0.8, MarginalPolicy::Fail));
+        let outputs = OutputArgs::default().options(&config);
+        assert_eq!(outputs.json.as_deref(), Some(Path::new("out/avsync.json")));
+        assert_eq!(outputs.png.as_deref(), Some(Path::new("out/png")));
+        assert!(outputs.json_plots);
+        let cli = GradeArgs {
+            window_confidence: Some(0.3),
+            marginal: Some(MarginalPolicy::Inconclusive),
+            ..GradeArgs::default()
+        };
+        let grading = cli.options(&config).unwrap();
+        assert_eq!(
+            (grading.window_confidence, grading.marginal),
+            (0.3, MarginalPolicy::Inconclusive)
+        );
+    }
+
     /// A command that flattens the audio options, as the measuring commands do.
     #[derive(Parser)]
     struct WithAudio {

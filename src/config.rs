@@ -12,8 +12,8 @@
 //! max_damaged_share = 0.01       # above this share of damaged packets: inconclusive
 //!
 //! [analysis]
-//! window = "4s"                  # length of the per-window analysis
-//! search_range = "1s"            # offsets searched: ±1 s
+//! window = "4s"                  # length of the per-window analysis (check, compare)
+//! search_range = "1s"            # offsets searched: ±1 s (check; compare searches it all)
 //!
 //! [output]
 //! dir = "reports"                # where the formats below go by default

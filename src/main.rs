@@ -4,7 +4,7 @@ use avsync::cli::{GradeArgs, OutputArgs};
 use avsync::commands;
 use avsync::config::Config;
 use avsync::error::{Error, EXIT_USAGE};
-use avsync::report::{self, emit};
+use avsync::report::{self, emit, emit_with_details};
 use avsync::safe_write;
 use clap::{Parser, Subcommand};
 use indicatif::ProgressBar;
@@ -29,12 +29,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show a file's container, streams, start times and warnings.
+    /// Show each file's container, streams, start and end times and warnings.
     Probe {
-        input: PathBuf,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Write JSON (an object for one file, an array for several) to PATH, or to stdout
+        /// (and nothing else there) with `-`.
+        #[arg(long, value_name = "PATH|-")]
+        json: Option<PathBuf>,
     },
     /// Check the inputs of a lip-sync job against a service's limits before paying for it.
     ///
@@ -50,6 +52,9 @@ enum Command {
         /// Write the rules as JSON to PATH, or to stdout (and nothing else there) with `-`.
         #[arg(long, value_name = "PATH|-")]
         json: Option<PathBuf>,
+        /// Write JUnit XML (one testcase per rule) to PATH.
+        #[arg(long, value_name = "PATH")]
+        junit: Option<PathBuf>,
         /// Print nothing; the exit code tells the outcome.
         #[arg(long, short)]
         quiet: bool,
@@ -140,23 +145,33 @@ fn run(cli: Cli) -> Result<u8, Error> {
     }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Probe { input, json } => {
-            let info = commands::probe::run(&input)?;
-            if json {
-                print_stdout(&(to_json(&info)? + "\n"))?;
-            } else {
-                print_stdout(&commands::probe::render_text(&info))?;
+        Command::Probe { inputs, json } => {
+            if let Some(path) = json.as_deref().filter(|p| *p != Path::new("-")) {
+                safe_write::check_output(path)?;
+            }
+            let infos =
+                inputs.iter().map(|i| commands::probe::run(i)).collect::<Result<Vec<_>, _>>()?;
+            if let Some(path) = &json {
+                report::write_text(path, &commands::probe::render_json(&infos)?)?;
+            }
+            if json.as_deref() != Some(Path::new("-")) {
+                for info in &infos {
+                    print_stdout(&commands::probe::render_text(info))?;
+                }
             }
             Ok(0)
         }
-        Command::Preflight { video, audio, target, json, quiet } => {
+        Command::Preflight { video, audio, target, json, junit, quiet } => {
             let target = commands::preflight::target(&target)?;
-            if let Some(path) = json.as_deref().filter(|p| *p != Path::new("-")) {
+            for path in json.iter().chain(&junit).filter(|p| p.as_path() != Path::new("-")) {
                 safe_write::check_output(path)?;
             }
             let preflight = commands::preflight::run(target, &video, audio.as_deref(), None)?;
             if let Some(path) = &json {
                 report::write_text(path, &(to_json(&preflight)? + "\n"))?;
+            }
+            if let Some(path) = &junit {
+                report::write_text(path, &commands::preflight::render_junit(&preflight))?;
             }
             if !quiet && json.as_deref() != Some(Path::new("-")) {
                 print_stdout(&commands::preflight::render_text(&preflight))?;
@@ -172,34 +187,25 @@ fn run(cli: Cli) -> Result<u8, Error> {
             } else {
                 ProgressBar::hidden()
             };
-            let options = args.options(outputs.wants_plots());
+            let options = args.options(outputs.wants_plots(), &config)?;
             let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
             for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
                 let message = format!("{}: {}", failed.input.path, failed.reason);
                 eprintln!("avsync: {}", report::escape_control(&message));
             }
-            let outcome = emit(&reports, &outputs)?;
-            if !outputs.quiet && !outputs.stdout_taken() {
-                for report in &reports {
-                    if reports.len() > 1 {
-                        print_stdout(&format!(
-                            "{}:\n",
-                            report::escape_control(&report.input.path)
-                        ))?;
-                    }
-                    print_stdout(&commands::check::render_details(report))?;
-                }
-            }
+            let outcome = emit_with_details(&reports, &outputs, commands::check::render_details)?;
             Ok(outcome.exit_code())
         }
         Command::Compare(args) => {
             let outputs = args.output_args.options(&config);
             outputs.check()?;
-            let report = commands::compare::run(&args.options(), &args.grade.options(&config)?)?;
-            let outcome = emit(std::slice::from_ref(&report), &outputs)?;
-            if !outputs.quiet && !outputs.stdout_taken() {
-                print_stdout(&commands::compare::render_details(&report))?;
-            }
+            let report =
+                commands::compare::run(&args.options(&config)?, &args.grade.options(&config)?)?;
+            let outcome = emit_with_details(
+                std::slice::from_ref(&report),
+                &outputs,
+                commands::compare::render_details,
+            )?;
             Ok(outcome.exit_code())
         }
         Command::Fix(args) => {
@@ -248,10 +254,11 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let outputs = output.options(&config);
             outputs.check()?;
             let report = commands::pattern::analyze(&input, &grade.options(&config)?)?;
-            let outcome = emit(std::slice::from_ref(&report), &outputs)?;
-            if !outputs.quiet && !outputs.stdout_taken() {
-                print_stdout(&commands::pattern::render_text(&report))?;
-            }
+            let outcome = emit_with_details(
+                std::slice::from_ref(&report),
+                &outputs,
+                commands::pattern::render_text,
+            )?;
             Ok(outcome.exit_code())
         }
         Command::Report { reports, grade, output } => {
@@ -267,7 +274,7 @@ impl Command {
     /// Every file the command reads: nothing it writes may land on one of them.
     fn inputs(&self) -> Vec<&Path> {
         match self {
-            Command::Probe { input, .. } => vec![input],
+            Command::Probe { inputs, .. } => inputs.iter().map(PathBuf::as_path).collect(),
             Command::Preflight { video, audio, .. } => {
                 std::iter::once(video.as_path()).chain(audio.as_deref()).collect()
             }

@@ -269,6 +269,52 @@ fn foreign_audio_is_inconclusive_not_a_forced_match() {
 }
 
 #[test]
+fn a_truncated_reference_is_warned_about_and_fails_when_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = speech(dir.path(), "driving", SENTENCES, "en", 16_000);
+    let truncated = dir.path().join("truncated.wav");
+    ffmpeg(&["-i", s(&reference), "-af", "atrim=0:4", s(&truncated)]);
+    let report = compare(&CompareOptions::new(truncated.clone(), reference.clone()));
+    let details = report.reference.as_ref().unwrap();
+    let section = details.ref_section_s.unwrap();
+    let share = details.ref_found_share.unwrap();
+    assert!((share * section - 4.0).abs() < 0.1, "{share} of {section} s");
+    assert!(
+        report.warnings.iter().any(|w| w.contains("reference audio") && w.contains("plays 4.0")),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(report.verdict, Outcome::Pass, "without --require-reference it only warns");
+
+    let avsync = env!("CARGO_BIN_EXE_avsync");
+    let junit = dir.path().join("junit.xml");
+    let required = Command::new(avsync)
+        .args(["compare", s(&truncated), "--audio-ref", s(&reference), "--require-reference"])
+        .args(["--json", "-", "--junit", s(&junit)])
+        .output()
+        .unwrap();
+    assert_eq!(required.status.code(), Some(1), "{}", String::from_utf8_lossy(&required.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&required.stdout).unwrap();
+    assert_valid(&validator(), &json);
+    assert_eq!(json["reason_code"], "reference_partial");
+    assert!(json["reason"].as_str().unwrap().contains("%)"), "{}", json["reason"]);
+    // The measurement's time is in the JSON and the JUnit.
+    assert!(json["elapsed_s"].as_f64().unwrap() > 0.0);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(!xml.contains("time=\"-0.000\"") && !xml.contains("time=\"0.000\""), "{xml}");
+
+    let other = speech(dir.path(), "other", OTHER_SENTENCES, "en+f3", 16_000);
+    let foreign = Command::new(avsync)
+        .args(["compare", s(&other), "--audio-ref", s(&reference), "--require-reference"])
+        .args(["--json", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(foreign.status.code(), Some(1), "absent reference audio fails when required");
+    let json: serde_json::Value = serde_json::from_slice(&foreign.stdout).unwrap();
+    assert_eq!(json["reason_code"], "reference_not_found");
+}
+
+#[test]
 fn cut_and_repeated_audio_are_reported_as_splices() {
     let dir = tempfile::tempdir().unwrap();
     let reference = speech(dir.path(), "ref", SENTENCES, "en", 16_000);

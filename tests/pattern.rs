@@ -306,8 +306,13 @@ fn dropped_and_repeated_frames_are_counted() {
         "copy",
         dropped.to_str().unwrap(),
     ]);
-    let frames = measure(&dropped).pattern.unwrap().frames.unwrap();
+    let report = measure(&dropped);
+    let frames = report.pattern.as_ref().unwrap().frames.clone().unwrap();
     assert_eq!((frames.dropped, frames.repeated), (2, 0));
+    // Frames 40 and 41 (1.60 and 1.64 s) are gone: the next one shown is frame 42 at 1.68 s.
+    assert_eq!(frames.dropped_at_s.len(), 1);
+    assert!((frames.dropped_at_s[0] - 1.68).abs() < 0.001, "{:?}", frames.dropped_at_s);
+    assert!(report.warnings.iter().any(|w| w.contains("at 1.680 s")), "{:?}", report.warnings);
     let repeated = dir.path().join("repeated.mov");
     ffmpeg(&[
         "-i",

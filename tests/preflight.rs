@@ -89,6 +89,44 @@ fn the_face_rule_is_reported_as_not_checked_until_the_detector_lands() {
     let (code, stdout, _) = avsync(&["preflight", &video, "--target", "useapi"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("NOT CHECKED") && stdout.contains("needs the face detector"));
+    assert!(stdout.contains("frontal face") && !stdout.contains("frontal_face"), "{stdout}");
+}
+
+#[test]
+fn a_given_audio_is_checked_against_the_video_with_numbers_and_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = fixture("h264_aac_25.mp4").path.display().to_string();
+    let long_audio = dir.path().join("long.wav");
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i"])
+        .arg("sine=f=440:sample_rate=16000:d=70")
+        .arg(&long_audio)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let audio = long_audio.display().to_string();
+    let junit = dir.path().join("preflight.xml");
+    // useapi limits no audio of its own, but a given AUDIO is still checked: 70 s of audio
+    // does not fit the video.
+    let (code, report) =
+        preflight_json(&[&video, &audio, "--target", "useapi", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(status_of(&report, "audio", "fits_video"), "fail");
+    let fits = report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "fits_video");
+    let fits = fits.unwrap();
+    assert!((fits["value"].as_f64().unwrap() - 70.0).abs() < 0.1, "{fits}");
+    assert_eq!(fits["unit"], "s");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), report["rules"].as_array().unwrap().len());
+    let failed = cases.iter().find(|c| c.attribute("name") == Some("audio fits video")).unwrap();
+    assert!(failed.children().any(|n| n.has_tag_name("failure")));
+    // Numbers with units for the size and duration rules too.
+    let (_, report) = preflight_json(&[&video, "--target", "kling-fal"]);
+    let size = report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "size").unwrap();
+    assert_eq!(size["unit"], "bytes");
+    assert!(size["value"].as_f64().unwrap() > 1000.0);
 }
 
 #[test]
@@ -104,7 +142,7 @@ fn every_rule_of_every_target_is_reported_on_the_corpus() {
     for row in rows.iter().filter(|r| !r[6].is_empty() && r[6] != "-") {
         let video = corpus.join(row[1]);
         let audio = file_of(row[4]).filter(|_| !row[4].is_empty());
-        for (target, rules) in [("kling-fal", 8), ("kling-api", 8), ("useapi", 2)] {
+        for (target, rules) in [("kling-fal", 9), ("kling-api", 9), ("useapi", 3)] {
             let mut args = vec![video.to_str().unwrap()];
             if let Some(audio) = &audio {
                 args.push(audio.to_str().unwrap());

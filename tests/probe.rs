@@ -9,7 +9,7 @@ use std::path::Path;
 const DURATION_TOLERANCE_S: f64 = 0.010;
 
 fn probe_json(path: &Path) -> serde_json::Value {
-    let (code, stdout, stderr) = avsync(&["probe", "--json", path.to_str().unwrap()]);
+    let (code, stdout, stderr) = avsync(&["probe", path.to_str().unwrap(), "--json", "-"]);
     assert_eq!(code, 0, "probe {}: {stderr}", path.display());
     serde_json::from_str(&stdout).unwrap()
 }
@@ -76,6 +76,26 @@ fn streams_start_times_and_warnings_are_reported() {
     assert_eq!(code, 0);
     assert!(text.contains("24000/1001 fps nominal"), "{text}");
     assert!(text.contains("MP4 (FFmpeg: mov,mp4,m4a,3gp,3g2,mj2)"), "{text}");
+}
+
+#[test]
+fn several_files_probe_at_once_into_a_json_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("probe.json");
+    let (a, b) = (&fixture("click.mp3").path, &fixture("vp9_opus_30.webm").path);
+    let (code, text, stderr) = avsync(&[
+        "probe",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--json",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(text.contains("click.mp3") && text.contains("vp9_opus_30.webm"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(json[1]["format"], "webm");
 }
 
 #[test]

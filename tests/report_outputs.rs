@@ -82,17 +82,28 @@ fn json_follows_the_published_schema_in_every_shape() {
 #[test]
 fn saved_json_reads_back_with_its_plots() {
     let dir = tempfile::tempdir().unwrap();
-    let reports = standard_set();
+    let mut reports = standard_set();
+    // A gap in a signal (no face in a frame) is NaN, which JSON writes as null.
+    let signals = reports[1].plots.as_mut().unwrap().signals.as_mut().unwrap();
+    signals.reference.values[3] = f32::NAN;
     let path = dir.path().join("all.json");
     emit(
         &reports,
         &quiet(OutputOptions { json: Some(path.clone()), json_plots: true, ..Default::default() }),
     )
     .unwrap();
+    assert!(std::fs::read_to_string(&path).unwrap().contains("null"));
     let back: Vec<Report> = load(&path).unwrap();
     assert_eq!(back.len(), 3);
     assert_eq!(back[1].offset_ms, reports[1].offset_ms);
-    assert_eq!(back[1].plots, reports[1].plots, "plots, thumbnail included, survive JSON");
+    let values =
+        |r: &Report| r.plots.as_ref().unwrap().signals.as_ref().unwrap().reference.values.clone();
+    assert!(values(&back[1])[3].is_nan(), "a null value reads back as a gap");
+    let mut plots = back[1].plots.clone().unwrap();
+    plots.signals.as_mut().unwrap().reference.values[3] = 0.0;
+    let mut original = reports[1].plots.clone().unwrap();
+    original.signals.as_mut().unwrap().reference.values[3] = 0.0;
+    assert_eq!(plots, original, "plots, thumbnail included, survive JSON");
 }
 
 #[test]
@@ -134,8 +145,10 @@ fn junit_has_a_testcase_per_input_and_profile() {
     assert!(error.attribute("message").unwrap().contains("no video or audio stream"));
     let outcome = emit(&reports, &quiet(OutputOptions::default())).unwrap();
     assert_eq!(outcome.exit_code(), 4);
-    assert!(avsync::report::summary_line(&reports[3], false)
-        .ends_with("no video or audio stream ERROR"));
+    assert_eq!(
+        avsync::report::summary_line(&reports[3], false),
+        "broken.mp4  ERROR, not measured: broken.mp4: no video or audio stream"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! frame.
 
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::estimate::content::{self, Calibration, ContentEstimate, ContentOptions};
 use crate::features::audio::AudioFeatures;
@@ -24,7 +25,8 @@ use crate::media::{
     VideoOptions, NO_AUDIO_IN_VIDEO,
 };
 use crate::report::{
-    describe_offset, format_clock, InputSummary, Method, Plots, Region, Report, Thumbnail,
+    describe_offset, format_against, format_clock, format_uncertainty_ms, InputSummary, Method,
+    Plots, Region, Report, Thumbnail,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -51,12 +53,14 @@ pub struct CheckArgs {
     /// its driving audio); the file's first sample meets the video's time 0.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
-    /// Offsets searched, ± this much (40 ms to 10 s).
-    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = |s: &str| limits::CHECK_SEARCH.parse(s))]
-    pub search: f64,
-    /// Length of the windows that show where in the clip the offset changes (1 s to 10 min).
-    #[arg(long, value_name = "DURATION", default_value = "8s", value_parser = |s: &str| limits::CHECK_WINDOW.parse(s))]
-    pub window: f64,
+    /// Offsets searched, ± this much (40 ms to 10 s) [default: the config's
+    /// analysis.search_range, else 500ms].
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::CHECK_SEARCH.parse(s))]
+    pub search: Option<f64>,
+    /// Length of the windows that show where in the clip the offset changes (1 s to 10 min)
+    /// [default: the config's analysis.window, else 8s].
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::CHECK_WINDOW.parse(s))]
+    pub window: Option<f64>,
     /// Step between windows (100 ms to 10 min).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = |s: &str| limits::CHECK_HOP.parse(s))]
     pub hop: f64,
@@ -89,19 +93,43 @@ pub struct CheckOptions {
 }
 
 impl CheckArgs {
-    pub fn options(&self, plots: bool) -> CheckOptions {
-        CheckOptions {
+    /// The options: each analysis setting from the command line, else the config's
+    /// `[analysis]`, else content mode's default. The config's window may be as short as
+    /// compare's (500 ms), which is too short for check: a usage error.
+    pub fn options(&self, plots: bool, config: &Config) -> Result<CheckOptions> {
+        let defaults = ContentOptions::default();
+        // Checked only when used: a command-line --window overrides a config value that
+        // suits the other command.
+        let config_window_s = match self.window {
+            Some(_) => None,
+            None => config
+                .analysis
+                .window_s
+                .map(|s| {
+                    limits::CHECK_WINDOW.check(s).map_err(|range| {
+                        Error::usage(format!(
+                            "the config's analysis.window ({s} s) is outside {range} of check --window"
+                        ))
+                    })
+                })
+                .transpose()?,
+        };
+        Ok(CheckOptions {
             content: ContentOptions {
-                search_ms: self.search * 1000.0,
-                window_s: self.window,
+                search_ms: self
+                    .search
+                    .map(|s| s * 1000.0)
+                    .or(config.analysis.max_offset_ms)
+                    .unwrap_or(defaults.search_ms),
+                window_s: self.window.or(config_window_s).unwrap_or(defaults.window_s),
                 hop_s: self.hop,
-                ..ContentOptions::default()
+                ..defaults
             },
             audio_file: self.audio.clone(),
             audio: self.audio_args.options(),
             plots,
             calibrate_with: self.calibrate_with.clone(),
-        }
+        })
     }
 }
 
@@ -229,6 +257,7 @@ pub fn run_calibrated(
         drift,
         windows,
         reason,
+        reason_code,
         mut details,
         curve,
         signals,
@@ -244,6 +273,7 @@ pub fn run_calibrated(
     report.drift = drift;
     report.windows = windows;
     report.reason = reason;
+    report.reason_code = reason_code;
     report.content = Some(details);
     if options.plots {
         report.plots = Some(Plots { correlation: curve, signals, thumbnail: measured.thumbnail });
@@ -274,11 +304,17 @@ fn warnings(estimate: &ContentEstimate, lips: &LipSeries) -> Vec<String> {
         ));
     }
     if lips.tracks.len() > 1 {
-        warnings.push(format!(
-            "{} faces were tracked; the one whose lips match the speech best was used ({})",
-            lips.tracks.len(),
-            estimate.details.face.as_deref().unwrap_or("none")
-        ));
+        warnings.push(match estimate.details.face.as_deref() {
+            Some(face) => format!(
+                "{} faces were tracked; the one whose lips match the speech best was used \
+                 ({face})",
+                lips.tracks.len()
+            ),
+            None => format!(
+                "{} faces were tracked; none had a moving mouth to match the speech",
+                lips.tracks.len()
+            ),
+        });
     }
     warnings
 }
@@ -412,10 +448,10 @@ pub fn render_details(report: &Report) -> String {
     if let Some(offset) = report.offset_ms {
         let _ = writeln!(
             out,
-            "  {} ({offset:+.0} ms ±{:.0} ms), lips matched with z {:.1}",
+            "  {} ({offset:+.0} ms ±{}), lips matched with z {}",
             describe_offset(offset),
-            report.uncertainty_ms.unwrap_or(0.0),
-            d.z.unwrap_or(0.0)
+            format_uncertainty_ms(report.uncertainty_ms.unwrap_or(0.0)),
+            format_against(d.z.unwrap_or(0.0), d.min_z).0
         );
     }
     if let Some(drift) = &report.drift {
@@ -427,21 +463,25 @@ pub fn render_details(report: &Report) -> String {
     let measured = report.windows.iter().filter(|w| w.offset_ms.is_some()).count();
     let _ = writeln!(
         out,
-        "  {}; face in {:.0}% of frames; {:.1} s of speech; {measured} of {} windows measured; \
-         lip lead {:.0} ms taken off",
+        "  {}; face in {:.0}% of frames; {:.1} s of speech; {}; lip lead {:.0} ms taken off",
         d.face.as_deref().unwrap_or("no face used"),
         d.face_share * 100.0,
         d.speech_s,
-        report.windows.len(),
+        content::windows_measured(measured, report.windows.len()),
         d.lip_lead_ms
     );
     if let Some(c) = &d.calibration {
         let reading = |offset: Option<f64>, uncertainty: Option<f64>| match offset {
-            Some(ms) => format!("{ms:+.0} ms ±{:.0} ms", uncertainty.unwrap_or(0.0)),
+            Some(ms) => {
+                format!("{ms:+.0} ms ±{}", format_uncertainty_ms(uncertainty.unwrap_or(0.0)))
+            }
             None => "none".to_string(),
         };
         let lead = c.lip_lead_ms.map_or("not measured".to_string(), |ms| {
-            format!("{ms:.0} ms ±{:.0} ms", c.lip_lead_uncertainty_ms.unwrap_or(0.0))
+            format!(
+                "{ms:.0} ms ±{}",
+                format_uncertainty_ms(c.lip_lead_uncertainty_ms.unwrap_or(0.0))
+            )
         });
         let _ = writeln!(
             out,
@@ -460,4 +500,36 @@ pub fn render_details(report: &Report) -> String {
         let _ = writeln!(out, "  warning: {warning}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Check {
+        #[command(flatten)]
+        args: CheckArgs,
+    }
+
+    #[test]
+    fn analysis_keys_of_the_config_are_honoured_and_the_command_line_wins() {
+        let config = Config::parse("[analysis]\nwindow = \"4s\"\nsearch_range = \"1s\"\n").unwrap();
+        let parse = |args: &[&str]| Check::try_parse_from(args).unwrap().args;
+        let from_config = parse(&["check", "a.mp4"]).options(false, &config).unwrap().content;
+        assert_eq!((from_config.window_s, from_config.search_ms), (4.0, 1000.0));
+        let from_cli = parse(&["check", "a.mp4", "--window", "6s", "--search", "300ms"])
+            .options(false, &config)
+            .unwrap()
+            .content;
+        assert_eq!((from_cli.window_s, from_cli.search_ms), (6.0, 300.0));
+        let defaults =
+            parse(&["check", "a.mp4"]).options(false, &Config::default()).unwrap().content;
+        assert_eq!(defaults, ContentOptions::default());
+        // A config window long enough for compare (500 ms) is too short for check.
+        let short = Config::parse("[analysis]\nwindow = \"500ms\"\n").unwrap();
+        let err = parse(&["check", "a.mp4"]).options(false, &short).unwrap_err().to_string();
+        assert!(err.contains("analysis.window") && err.contains("1 s to 10 min"), "{err}");
+    }
 }

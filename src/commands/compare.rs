@@ -1,6 +1,7 @@
 //! `avsync compare`: an output measured against the audio (and video) that went into it.
 
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::estimate::reference::{
     align_audio, align_video, AudioAlignOptions, Placement, ReferenceDetails, Timelines,
@@ -13,9 +14,10 @@ use crate::media::{
     self, AudioOptions, ChannelSelect, DecodeOptions, FrameSize, MediaInfo, SampleRate,
     VideoOptions,
 };
-use crate::report::{describe_offset, Drift, InputSummary, Method, Report, Window};
+use crate::report::{describe_offset, Drift, InputSummary, Method, ReasonCode, Report, Window};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Longest side of the frames fingerprinted: the fingerprint is 32×32 cells, and scaling in
 /// the decoder to this size first is much cheaper than scaling full frames in Rust.
@@ -56,6 +58,8 @@ pub struct CompareOptions {
     pub output_stream: Option<usize>,
     /// Which channel of the output's audio to use.
     pub output_channel: ChannelSelect,
+    /// The whole reference audio must play in the output (`--require-reference`).
+    pub require_reference: bool,
 }
 
 impl CompareOptions {
@@ -69,6 +73,7 @@ impl CompareOptions {
             video: VideoAlignOptions::default(),
             output_stream: None,
             output_channel: ChannelSelect::Downmix,
+            require_reference: false,
         }
     }
 }
@@ -91,9 +96,14 @@ pub struct CompareArgs {
     /// Where the section meant to be used starts in the reference (Kling's sound_start_time).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = |s: &str| limits::REF_TIME.parse(s))]
     pub ref_start_time: f64,
-    /// Length of the analysis windows the output audio is cut into (500 ms to 60 s).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = |s: &str| limits::COMPARE_WINDOW.parse(s))]
-    pub window: f64,
+    /// Length of the analysis windows the output audio is cut into (500 ms to 60 s)
+    /// [default: the config's analysis.window, else 2s].
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::COMPARE_WINDOW.parse(s))]
+    pub window: Option<f64>,
+    /// Fail when the output lacks the reference audio or plays only part of it (from
+    /// --ref-start-time to its end), rather than calling a missing reference inconclusive.
+    #[arg(long)]
+    pub require_reference: bool,
     /// Which stream and channel of the output to compare.
     #[command(flatten)]
     pub audio: AudioArgs,
@@ -104,21 +114,42 @@ pub struct CompareArgs {
 }
 
 impl CompareArgs {
-    pub fn options(&self) -> CompareOptions {
+    /// The options: the window from the command line, else the config's `analysis.window`,
+    /// else 2 s. (`analysis.search_range` does not apply: the whole reference is searched.)
+    /// A config window outside `--window`'s bounds is a usage error.
+    pub fn options(&self, config: &Config) -> Result<CompareOptions> {
         let mut options = CompareOptions::new(self.output.clone(), self.audio_ref.clone());
         options.video_ref = self.video_ref.clone();
         options.expected =
             Placement { output_start_s: self.ref_insert_time, ref_start_s: self.ref_start_time };
-        options.audio.window_s = self.window;
+        // Checked only when used: a command-line --window overrides a config value that
+        // suits the other command.
+        let config_window = match self.window {
+            Some(_) => None,
+            None => config
+                .analysis
+                .window_s
+                .map(|s| {
+                    limits::COMPARE_WINDOW.check(s).map_err(|range| {
+                        Error::usage(format!(
+                            "the config's analysis.window ({s} s) is outside {range} of compare --window"
+                        ))
+                    })
+                })
+                .transpose()?,
+        };
+        options.audio.window_s = self.window.or(config_window).unwrap_or(options.audio.window_s);
         let selection = self.audio.options();
         options.output_stream = selection.stream;
         options.output_channel = selection.channel;
-        options
+        options.require_reference = self.require_reference;
+        Ok(options)
     }
 }
 
 /// Measures and grades the output against its references.
 pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
+    let started = Instant::now();
     // Every input is read before any is decoded, so that an error names the right file at once.
     let info = media::probe(&options.output)?;
     // The reference is probed too: its truncation and stream errors are found as the output's
@@ -186,7 +217,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
         }
         None => None,
     };
-    let details = ReferenceDetails::new(
+    let mut details = ReferenceDetails::new(
         options.audio_ref.display().to_string(),
         &audio,
         video.as_ref().map(|(p, v)| (p.display().to_string(), v)),
@@ -196,6 +227,8 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
         },
         options.expected,
     );
+    details.set_reference_length(reference_audio.duration_s());
+    details.required = options.require_reference;
 
     let relative_ms = |offset_s: f64| {
         (offset_s + reference_audio.start_s - output_audio.start_s - options.expected.ref_start_s
@@ -224,7 +257,8 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
             reference_s: Some(m.centre_s + output_audio.start_s),
         })
     });
-    let (offset_ms, reason) = combine(&details, &audio, video.as_ref().map(|(_, v)| v));
+    let (offset_ms, reason, reason_code) =
+        combine(&details, &audio, video.as_ref().map(|(_, v)| v));
     let mut input = InputSummary::from_media(&info);
     input.audio_path = Some(options.audio_ref.display().to_string());
     let mut report = Report::new(input, Method::Reference);
@@ -234,6 +268,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     report.drift = drift;
     report.windows = windows;
     report.reason = reason;
+    report.reason_code = reason_code;
     report.warnings = warnings(&details, video.as_ref().map(|(_, v)| v));
     if rate < native_rate {
         report.warnings.push(format!(
@@ -243,6 +278,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     }
     report.set_media_health(health);
     report.reference = Some(details);
+    report.elapsed_s = Some(started.elapsed().as_secs_f64());
     grade(&mut report, grading);
     Ok(report)
 }
@@ -279,12 +315,12 @@ fn fingerprints(path: &Path, video: &VideoOptions) -> Result<Vec<Fingerprint>> {
     Ok(sink.frames)
 }
 
-/// The A/V offset the pipeline introduced, or why there is none.
+/// The A/V offset the pipeline introduced, or why there is none (in words and as a code).
 fn combine(
     details: &ReferenceDetails,
     audio: &crate::estimate::reference::AudioAlignment,
     video: Option<&VideoAlignment>,
-) -> (Option<f64>, String) {
+) -> (Option<f64>, String, Option<ReasonCode>) {
     let Some(audio_ms) = details.audio_offset_ms else {
         return (
             None,
@@ -293,13 +329,14 @@ fn combine(
                  chance (p = {:.2}; a match needs p ≤ {:.1e})",
                 audio.best_p, audio.per_window_p
             ),
+            Some(ReasonCode::ReferenceNotFound),
         );
     };
     match video {
-        None => (Some(audio_ms), String::new()),
-        Some(v) if v.still => (Some(audio_ms), String::new()),
+        None => (Some(audio_ms), String::new(), None),
+        Some(v) if v.still => (Some(audio_ms), String::new(), None),
         Some(v) => match details.video_offset_ms {
-            Some(video_ms) => (Some(audio_ms - video_ms), String::new()),
+            Some(video_ms) => (Some(audio_ms - video_ms), String::new(), None),
             None => (
                 None,
                 format!(
@@ -307,6 +344,7 @@ fn combine(
                      frames match it",
                     v.matched_frames, v.output_frames
                 ),
+                Some(ReasonCode::VideoReferenceNotFound),
             ),
         },
     }
@@ -315,6 +353,9 @@ fn combine(
 /// Things the reader must know beyond the offset.
 fn warnings(details: &ReferenceDetails, video: Option<&VideoAlignment>) -> Vec<String> {
     let mut warnings = Vec::new();
+    if let Some(shortfall) = details.shortfall().filter(|_| details.audio_offset_ms.is_some()) {
+        warnings.push(shortfall);
+    }
     for splice in &details.splices {
         warnings.push(format!(
             "audio splice ({:?}) at {:.3} s in the output: {:.3} s",
@@ -371,6 +412,13 @@ pub fn render_details(report: &Report) -> String {
                     "  reference from {r:.3} s plays at {o:.3} s in the output, {len:.3} s in all"
                 );
             }
+            if let (Some(section), Some(share)) = (d.ref_section_s, d.ref_found_share) {
+                let _ = writeln!(
+                    out,
+                    "  {:.0}% of the {section:.3} s reference section is in the output",
+                    share * 100.0
+                );
+            }
         }
         None => {
             let _ = writeln!(out, "  audio vs reference: not found");
@@ -406,6 +454,32 @@ pub fn render_details(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Compare {
+        #[command(flatten)]
+        args: CompareArgs,
+    }
+
+    #[test]
+    fn the_config_window_is_honoured_and_the_command_line_wins() {
+        let config = Config::parse("[analysis]\nwindow = \"4s\"\n").unwrap();
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["compare", "out.mp4", "--audio-ref", "ref.wav"];
+            args.extend_from_slice(extra);
+            Compare::try_parse_from(args).unwrap().args
+        };
+        assert_eq!(parse(&[]).options(&config).unwrap().audio.window_s, 4.0);
+        assert_eq!(parse(&["--window", "3s"]).options(&config).unwrap().audio.window_s, 3.0);
+        assert_eq!(parse(&[]).options(&Config::default()).unwrap().audio.window_s, 2.0);
+        assert!(parse(&["--require-reference"]).options(&config).unwrap().require_reference);
+        // The config's window may suit check (up to 10 min) and still be too long for compare.
+        let long = Config::parse("[analysis]\nwindow = \"5min\"\n").unwrap();
+        let err = parse(&[]).options(&long).unwrap_err().to_string();
+        assert!(err.contains("analysis.window") && err.contains("500 ms to 60 s"), "{err}");
+        assert_eq!(parse(&["--window", "3s"]).options(&long).unwrap().audio.window_s, 3.0);
+    }
 
     #[test]
     fn long_audio_is_compared_at_a_rate_that_fits_the_bound() {

@@ -210,7 +210,7 @@ struct PatternSink {
 impl MediaSink for PatternSink {
     fn video_frame(&mut self, frame: LumaFrame) -> Result<()> {
         self.frames.push(FrameCells::from_frame(&frame));
-        self.counters.push(read_counter(&frame));
+        self.counters.push(read_counter(&frame), frame.pts_s);
         Ok(())
     }
 
@@ -244,8 +244,18 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
     let mut measured = estimate(&flashes, &beeps);
     let counters = sink.counters.finish();
     if let Some(stats) = &counters {
+        if stats.dropped > 0 {
+            // The first few times: a broken clip may skip at every frame.
+            let times: Vec<String> =
+                stats.dropped_at_s.iter().take(5).map(|t| format!("{t:.3} s")).collect();
+            let more = if stats.dropped_at_s.len() > 5 { ", ..." } else { "" };
+            measured.warnings.push(format!(
+                "{} frame(s) dropped (the frame counter skipped) before the frame(s) at {}{more}",
+                stats.dropped,
+                times.join(", ")
+            ));
+        }
         for (count, what) in [
-            (stats.dropped, "frame(s) dropped (the frame counter skipped)"),
             (stats.repeated, "frame(s) repeated"),
             (stats.backwards, "step(s) back in the frame counter"),
         ] {
@@ -262,6 +272,7 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
     report.drift = measured.drift;
     report.windows = measured.windows;
     report.reason = measured.reason;
+    report.reason_code = measured.reason_code;
     report.warnings = measured.warnings;
     report.set_media_health(health);
     report.pattern = Some(measured.details);

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::media::{self, MediaInfo};
+use crate::report::{escape_control, xml_escape};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -126,6 +127,13 @@ pub struct RuleCheck {
     pub status: Status,
     /// What was measured, in words with units.
     pub measured: String,
+    /// The measured number, in `unit`, for programs (absent for a format or an unchecked
+    /// rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// The unit of `value`: `s`, `bytes` or `px`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -143,12 +151,19 @@ pub enum Status {
 pub struct Rule {
     /// `video` or `audio`.
     pub input: &'static str,
-    /// `format`, `size`, `duration`, `width`, `height` or `frontal_face`.
+    /// `format`, `size`, `duration`, `width`, `height`, `fits_video` or `frontal_face`.
     pub rule: &'static str,
     /// The limit in words, e.g. `2–10 s`.
     pub limit: String,
     #[serde(flatten)]
     pub check: RuleCheck,
+}
+
+impl Rule {
+    /// The rule as people read it: `frontal face`, `fits video` (JSON keeps the key).
+    pub fn label(&self) -> String {
+        self.rule.replace('_', " ")
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -186,15 +201,20 @@ pub fn run(
         return Err(Error::input(video, "has no video stream"));
     }
     let mut rules = limit_rules("video", &target.video, &video_info);
-    if let Some(limits) = &target.audio {
-        match audio {
-            Some(path) => {
-                let info = media::probe(path)?;
-                if info.analysed_audio.is_none() {
-                    return Err(Error::input(path, "has no audio stream"));
-                }
-                rules.extend(limit_rules("audio", limits, &info));
+    // A given AUDIO is always probed and checked, whether or not the target limits it alone.
+    let audio_info = match audio {
+        Some(path) => {
+            let info = media::probe(path)?;
+            if info.analysed_audio.is_none() {
+                return Err(Error::input(path, "has no audio stream"));
             }
+            Some(info)
+        }
+        None => None,
+    };
+    if let Some(limits) = &target.audio {
+        match &audio_info {
+            Some(info) => rules.extend(limit_rules("audio", limits, info)),
             None => rules.extend(
                 limit_rules("audio", limits, &video_info)
                     .into_iter()
@@ -202,6 +222,15 @@ pub fn run(
             ),
         }
     }
+    rules.push(Rule {
+        input: "audio",
+        rule: "fits_video",
+        limit: "no longer than the video".to_string(),
+        check: match &audio_info {
+            Some(info) => fits_video(info, &video_info),
+            None => not_checked("no AUDIO given"),
+        },
+    });
     if target.frontal_face {
         let check = match face {
             Some(face) => face.frontal_face(video)?,
@@ -231,11 +260,45 @@ pub fn run(
 }
 
 fn not_checked(why: &str) -> RuleCheck {
-    RuleCheck { status: Status::NotChecked, measured: "-".to_string(), note: Some(why.to_string()) }
+    RuleCheck {
+        status: Status::NotChecked,
+        measured: "-".to_string(),
+        value: None,
+        unit: None,
+        note: Some(why.to_string()),
+    }
 }
 
 fn judged(pass: bool, measured: String) -> RuleCheck {
-    RuleCheck { status: if pass { Status::Pass } else { Status::Fail }, measured, note: None }
+    RuleCheck {
+        status: if pass { Status::Pass } else { Status::Fail },
+        measured,
+        value: None,
+        unit: None,
+        note: None,
+    }
+}
+
+/// A judged number: `value` in `unit`, shown as `measured`.
+fn judged_value(pass: bool, measured: String, value: f64, unit: &'static str) -> RuleCheck {
+    RuleCheck { value: Some(value), unit: Some(unit), ..judged(pass, measured) }
+}
+
+/// The audio may run at most this much (s) past the video: a frame's worth of AAC padding.
+const FIT_TOLERANCE_S: f64 = 0.05;
+
+/// Whether the audio fits the video: a lip-sync job animates the video for as long as the
+/// audio runs, and audio longer than the video is refused or cut off.
+fn fits_video(audio: &MediaInfo, video: &MediaInfo) -> RuleCheck {
+    match (audio.duration_s, video.duration_s) {
+        (Some(a), Some(v)) => {
+            let mut check =
+                judged_value(a <= v + FIT_TOLERANCE_S, format!("{a:.2} s of audio"), a, "s");
+            check.note = Some(format!("the video runs {v:.2} s"));
+            check
+        }
+        _ => judged(false, "unknown".to_string()),
+    }
 }
 
 /// The rules `limits` set, judged on the probed file.
@@ -255,15 +318,18 @@ fn limit_rules(input: &'static str, limits: &Limits, info: &MediaInfo) -> Vec<Ru
     if let Some(max) = limits.max_bytes {
         let measured = format!("{} ({} bytes)", megabytes(info.size_bytes), info.size_bytes);
         let limit = format!("at most {} MB", max as f64 / MB as f64);
-        rule("size", limit, judged(info.size_bytes <= max, measured));
+        let bytes = info.size_bytes as f64;
+        rule("size", limit, judged_value(info.size_bytes <= max, measured, bytes, "bytes"));
     }
     if limits.min_duration_s.is_some() || limits.max_duration_s.is_some() {
         let limit = range_words(limits.min_duration_s, limits.max_duration_s, "s");
         let check = match info.duration_s {
-            Some(d) => judged(
+            Some(d) => judged_value(
                 limits.min_duration_s.is_none_or(|min| d >= min)
                     && limits.max_duration_s.is_none_or(|max| d <= max),
                 format!("{d:.2} s"),
+                d,
+                "s",
             ),
             None => judged(false, "unknown".to_string()),
         };
@@ -274,10 +340,12 @@ fn limit_rules(input: &'static str, limits: &Limits, info: &MediaInfo) -> Vec<Ru
             range_words(limits.min_side_px.map(f64::from), limits.max_side_px.map(f64::from), "px");
         let (width, height, rotated) = displayed_size(info);
         for (name, value) in [("width", width), ("height", height)] {
-            let mut check = judged(
+            let mut check = judged_value(
                 limits.min_side_px.is_none_or(|min| value >= min)
                     && limits.max_side_px.is_none_or(|max| value <= max),
                 format!("{value} px"),
+                f64::from(value),
+                "px",
             );
             if rotated {
                 check.note = Some("as displayed (the stream carries a rotation)".to_string());
@@ -319,7 +387,7 @@ fn range_words(min: Option<f64>, max: Option<f64>, unit: &str) -> String {
 pub fn render_text(preflight: &Preflight) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "preflight {}: {}", preflight.target, preflight.description);
-    let _ = writeln!(out, "  video  {}", preflight.video);
+    let _ = writeln!(out, "  video  {}", escape_control(&preflight.video));
     if let Some(audio) = &preflight.audio {
         let _ = writeln!(out, "  audio  {audio}");
     }
@@ -331,8 +399,11 @@ pub fn render_text(preflight: &Preflight) -> String {
         };
         let _ = write!(
             out,
-            "  {status:<11}  {} {:<12}  {:<28}  limit: {}",
-            rule.input, rule.rule, rule.check.measured, rule.limit
+            "  {status:<11}  {} {:<13}  {:<28}  limit: {}",
+            rule.input,
+            rule.label(),
+            rule.check.measured,
+            rule.limit
         );
         if let Some(note) = &rule.check.note {
             let _ = write!(out, "  ({note})");
@@ -343,7 +414,7 @@ pub fn render_text(preflight: &Preflight) -> String {
         .rules
         .iter()
         .filter(|r| r.check.status == Status::Fail)
-        .map(|r| format!("{} {}", r.input, r.rule))
+        .map(|r| format!("{} {}", r.input, r.label()))
         .collect();
     let unchecked = preflight.rules.iter().filter(|r| r.check.status == Status::NotChecked).count();
     let mut verdict = if failed.is_empty() {
@@ -361,6 +432,57 @@ pub fn render_text(preflight: &Preflight) -> String {
     }
     let _ = writeln!(out, "{verdict}");
     out
+}
+
+/// JUnit XML: one testcase per rule in a testsuite named after the target; a failed rule is a
+/// `<failure>`, an unchecked one `<skipped>`.
+pub fn render_junit(preflight: &Preflight) -> String {
+    let count =
+        |status: Status| preflight.rules.iter().filter(|r| r.check.status == status).count();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites name=\"avsync preflight\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
+        preflight.rules.len(),
+        count(Status::Fail),
+        count(Status::NotChecked)
+    );
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"preflight {}: {}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
+        xml_escape(preflight.target),
+        xml_escape(&preflight.video),
+        preflight.rules.len(),
+        count(Status::Fail),
+        count(Status::NotChecked)
+    );
+    for rule in &preflight.rules {
+        let message = xml_escape(&format!(
+            "{}; limit: {}{}",
+            rule.check.measured,
+            rule.limit,
+            rule.check.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+        ));
+        let _ = write!(
+            xml,
+            "    <testcase classname=\"avsync.preflight.{}\" name=\"{} {}\">",
+            xml_escape(preflight.target),
+            rule.input,
+            rule.label()
+        );
+        match rule.check.status {
+            Status::Pass => {}
+            Status::Fail => {
+                let _ = write!(xml, "<failure message=\"{message}\" type=\"limit\"/>");
+            }
+            Status::NotChecked => {
+                let _ = write!(xml, "<skipped message=\"{message}\"/>");
+            }
+        }
+        xml.push_str("</testcase>\n");
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `avsync probe`: what a file contains and how its streams are timed.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::media::{self, MediaInfo};
 use crate::report::escape_control;
 use std::fmt::Write as _;
@@ -9,6 +9,16 @@ use std::path::Path;
 /// Probes `path`; the caller renders the result as text or JSON.
 pub fn run(path: &Path) -> Result<MediaInfo> {
     media::probe(path)
+}
+
+/// The JSON for `infos`: an object for one file, an array for several (as the reports).
+pub fn render_json(infos: &[MediaInfo]) -> Result<String> {
+    let text = match infos {
+        [one] => serde_json::to_string_pretty(one),
+        many => serde_json::to_string_pretty(many),
+    };
+    text.map(|t| t + "\n")
+        .map_err(|e| Error::Processing(format!("cannot serialise the probe result: {e}")))
 }
 
 /// Human-readable probe output.
@@ -52,7 +62,7 @@ pub fn render_text(info: &MediaInfo) -> String {
             stream.index, stream.kind, stream.codec
         );
     }
-    if let Some(diff) = info.audio_minus_video_start_s {
+    if let Some(diff) = info.audio_minus_video_start_s.filter(|d| *d != 0.0) {
         let _ = writeln!(
             out,
             "  audio starts {:.3} s {} the video",

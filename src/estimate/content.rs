@@ -31,7 +31,9 @@ use super::significance::median_and_sigma;
 use crate::correlate::{peak, Correlator};
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{LipSample, LipSeries, LipTrack};
-use crate::report::{CorrelationCurve, Drift, Signal, SignalPair, Window};
+use crate::report::{
+    format_against, CorrelationCurve, Drift, ReasonCode, Signal, SignalPair, Window,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -266,6 +268,8 @@ pub struct ContentEstimate {
     pub windows: Vec<Window>,
     /// Why the result is what it is, in words.
     pub reason: String,
+    /// Why it is inconclusive, as a code; `None` when measured.
+    pub reason_code: Option<ReasonCode>,
     pub details: ContentDetails,
     /// The whole-clip correlation over candidate offsets (report sign, lead corrected).
     pub curve: Option<CorrelationCurve>,
@@ -297,15 +301,18 @@ pub fn estimate(
             "no speech found in the audio ({:.1} s of voice, {MIN_SPEECH_S} s needed)",
             out.details.speech_s
         );
+        out.reason_code = Some(ReasonCode::NoSpeech);
         return out;
     }
     if lips.is_empty() || out.details.face_share == 0.0 {
         out.reason = "no face found in the video".to_string();
+        out.reason_code = Some(ReasonCode::NoFace);
         return out;
     }
     let candidates = candidate_tracks(lips);
     if candidates.is_empty() {
         out.reason = "a face was found but its mouth does not move".to_string();
+        out.reason_code = Some(ReasonCode::StillMouth);
         return out;
     }
     let max_lag = (options.search_ms / 1000.0 * audio.rate_hz).round().max(2.0) as usize;
@@ -380,14 +387,11 @@ pub fn estimate(
 
     let Some(peak) = whole.peak else {
         out.reason = "the lips and the audio do not overlap enough to compare".to_string();
+        out.reason_code = Some(ReasonCode::NoOverlap);
         return out;
     };
     if whole.z < options.min_z {
-        out.reason = format!(
-            "the lips match the audio no better than unrelated audio does (z {:.1}, {:.1} \
-             needed)",
-            whole.z, options.min_z
-        );
+        (out.reason, out.reason_code) = below_threshold(whole.z, options.min_z);
         return out;
     }
     if whole.at_edge {
@@ -396,6 +400,7 @@ pub fn estimate(
              larger (try a wider --search)",
             options.search_ms
         );
+        out.reason_code = Some(ReasonCode::SearchEdge);
         return out;
     }
 
@@ -431,14 +436,47 @@ pub fn estimate(
     if let Some(curve) = &mut out.curve {
         curve.peak_ms = Some(to_offset_ms(peak.lag));
     }
+    let (z, min_z) = format_against(whole.z, options.min_z);
     out.reason = format!(
-        "lips match the speech (z {:.1}, threshold {:.1}; {} of {} windows measured)",
-        whole.z,
-        options.min_z,
-        points.len(),
-        out.windows.len()
+        "lips match the speech (z {z}, threshold {min_z}; {})",
+        windows_measured(points.len(), out.windows.len())
     );
     out
+}
+
+/// Why a whole-clip peak below `min_z` is inconclusive, in words and as a code: below
+/// [`UNRELATED_Z`] (where 95% of clips with foreign audio score) the lips match the audio no
+/// better than unrelated audio does; between it and `min_z` they follow it somewhat, but too
+/// little to measure an offset.
+pub fn below_threshold(z: f64, min_z: f64) -> (String, Option<ReasonCode>) {
+    let (z_text, min_text) = format_against(z, min_z);
+    if z < UNRELATED_Z {
+        (
+            format!(
+                "the lips match the audio no better than unrelated audio does (z {z_text}, \
+                 below the {min_text} needed): the audio may not belong to this video"
+            ),
+            Some(ReasonCode::UnrelatedAudio),
+        )
+    } else {
+        (
+            format!(
+                "too little evidence: the lips follow the audio better than unrelated audio \
+                 does, but not enough to measure an offset (z {z_text}, below the {min_text} \
+                 needed)"
+            ),
+            Some(ReasonCode::WeakEvidence),
+        )
+    }
+}
+
+/// "3 of 12 windows measured", or what it means when there were none.
+pub fn windows_measured(measured: usize, total: usize) -> String {
+    match (measured, total) {
+        (_, 0) => "the clip is too short for a window".to_string(),
+        (0, _) => format!("none of the {total} windows could be measured"),
+        _ => format!("{measured} of {total} windows measured"),
+    }
 }
 
 /// The match score (0–100) of a correlation peak `z` null standard deviations above chance:
@@ -786,6 +824,26 @@ fn windows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unrelated_audio_is_told_from_too_little_evidence() {
+        let (foreign, code) = below_threshold(0.4, DEFAULT_MIN_Z);
+        assert_eq!(code, Some(ReasonCode::UnrelatedAudio));
+        assert!(foreign.contains("no better than unrelated audio"), "{foreign}");
+        let (weak, code) = below_threshold(1.9, DEFAULT_MIN_Z);
+        assert_eq!(code, Some(ReasonCode::WeakEvidence));
+        assert!(weak.starts_with("too little evidence"), "{weak}");
+        assert!(!weak.contains("no better than unrelated"), "{weak}");
+        let (close, _) = below_threshold(2.197, 2.2);
+        assert!(close.contains("z 2.197, below the 2.2 needed"), "{close}");
+    }
+
+    #[test]
+    fn no_windows_are_said_plainly() {
+        assert_eq!(windows_measured(0, 0), "the clip is too short for a window");
+        assert_eq!(windows_measured(0, 3), "none of the 3 windows could be measured");
+        assert_eq!(windows_measured(2, 3), "2 of 3 windows measured");
+    }
 
     #[test]
     fn the_match_score_scale_is_anchored_where_documented() {

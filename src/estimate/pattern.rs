@@ -7,10 +7,17 @@
 //! to stray events), then least squares over the events that agree with it. The clip's offset
 //! is that line at the events' mean time, and its slope is the drift. The confidence is the
 //! share of all events found (flashes and beeps) that pair up and lie on the line.
+//!
+//! The uncertainty comes from the scatter of every paired event about that line, the ones off
+//! it included: a dropped frame that moves later events by a frame widens it rather than
+//! hiding behind a tight cluster. Every paired event is a window that grading sees, so events
+//! beyond a profile's limits count under its window policy. An offset beyond
+//! [`AMBIGUOUS_SHARE_OF_PERIOD`] of the period is inconclusive: a flash could as well belong to
+//! the beep of the next or previous period, and nothing in the pattern tells which.
 
-use super::line::{fit_offset_line, LineRules, Z_95};
+use super::line::{fit_offset_line, LineFit, LineRules, Z_95};
 use crate::features::pattern::{BeepAnalysis, CounterStats, FlashAnalysis};
-use crate::report::{Drift, Window};
+use crate::report::{Drift, ReasonCode, Window};
 use serde::{Deserialize, Serialize};
 
 /// Without a period to go by, a flash and a beep further apart than this are not one event.
@@ -26,8 +33,9 @@ const MIN_REGULAR_SHARE: f64 = 0.7;
 const UNCERTAINTY_FLOOR_MS: f64 = 0.005;
 /// Below this share of consistent events the measurement is inconclusive.
 const MIN_CONFIDENCE: f64 = 0.5;
-/// An offset beyond this share of the period may have been paired with the wrong period.
-const AMBIGUOUS_SHARE_OF_PERIOD: f64 = 0.3;
+/// An offset beyond this share of the period may have been paired with the wrong period: the
+/// measurement is inconclusive.
+pub const AMBIGUOUS_SHARE_OF_PERIOD: f64 = 0.3;
 
 /// Codecs move single onsets by tenths of a millisecond, so an event is an outlier only
 /// beyond 4 robust standard deviations and 1 ms; drift needs 3 events over 2 s.
@@ -85,6 +93,8 @@ pub struct PatternEstimate {
     pub windows: Vec<Window>,
     /// Why the measurement is inconclusive, or what it rests on.
     pub reason: String,
+    /// Why it is inconclusive, as a code for programs; `None` when measured.
+    pub reason_code: Option<ReasonCode>,
     pub warnings: Vec<String>,
     pub details: PatternDetails,
 }
@@ -110,6 +120,7 @@ pub fn estimate(flashes: &FlashAnalysis, beeps: &BeepAnalysis) -> PatternEstimat
             (true, false) => format!("{} beeps but no flashes in the video", beep_times.len()),
             _ => format!("{} flashes but no beeps in the audio", flash_times.len()),
         };
+        estimate.reason_code = Some(ReasonCode::NoEvents);
         estimate.details = details;
         return estimate;
     }
@@ -129,6 +140,7 @@ pub fn estimate(flashes: &FlashAnalysis, beeps: &BeepAnalysis) -> PatternEstimat
             flash_times.len(),
             beep_times.len()
         );
+        estimate.reason_code = Some(ReasonCode::NoEvents);
         estimate.details = details;
         return estimate;
     }
@@ -159,27 +171,59 @@ pub fn estimate(flashes: &FlashAnalysis, beeps: &BeepAnalysis) -> PatternEstimat
             start_s: e.flash_s.min(e.beep_s),
             end_s: e.flash_s.max(e.beep_s),
             offset_ms: Some(e.offset_ms),
-            confidence: if e.outlier { 0.0 } else { 1.0 },
+            // A flash and its beep are a direct reading, off the line or not.
+            confidence: 1.0,
             uncertainty_ms: None,
             match_score: None,
         })
         .collect();
     details.missing_events = period.and_then(|p| missing_events(&details, p));
-    estimate.warnings = warnings(&details, fit.offset_ms);
+    estimate.warnings = warnings(&details);
+    let ambiguous_share = period.map(|p| fit.offset_ms.abs() / 1000.0 / p);
 
     if estimate.confidence < MIN_CONFIDENCE {
         estimate.reason =
             format!("only {inliers} of {total_events} flash/beep events pair up consistently");
+        estimate.reason_code = Some(ReasonCode::InconsistentEvents);
+    } else if let Some(share) = ambiguous_share.filter(|s| *s > AMBIGUOUS_SHARE_OF_PERIOD) {
+        let period = period.unwrap_or_default();
+        estimate.reason = format!(
+            "the flashes and beeps are {:.0} ms apart, {:.0}% of the {period:.3} s period: a \
+             flash may belong to the beep of the next or previous period, so neither the size \
+             nor the direction of the offset is known (a pattern with a period over {:.1} s \
+             would tell)",
+            fit.offset_ms.abs(),
+            share * 100.0,
+            fit.offset_ms.abs() / 1000.0 / AMBIGUOUS_SHARE_OF_PERIOD
+        );
+        estimate.reason_code = Some(ReasonCode::AmbiguousPeriod);
     } else {
         estimate.offset_ms = Some(fit.offset_ms);
-        estimate.uncertainty_ms =
-            fit.sigma_ms.map(|s| (Z_95 * s / (inliers as f64).sqrt()).max(UNCERTAINTY_FLOOR_MS));
+        estimate.uncertainty_ms = Some(uncertainty_ms(&points, &fit, inliers));
         estimate.drift = fit.drift;
         estimate.reason =
             format!("{inliers} of {total_events} flash/beep events pair up consistently");
     }
     estimate.details = details;
     estimate
+}
+
+/// Half-width of the 95% interval of the clip's offset: the larger of the inliers' standard
+/// error and that of every paired event about the fitted line, so that events off the line
+/// widen it; never below [`UNCERTAINTY_FLOOR_MS`].
+fn uncertainty_ms(points: &[(f64, f64)], fit: &LineFit, inliers: usize) -> f64 {
+    let inlier_ms = fit.sigma_ms.map_or(0.0, |s| Z_95 * s / (inliers as f64).sqrt());
+    let slope_ms_per_s = fit.drift.map_or(0.0, |d| d.ms_per_min / 60.0);
+    let reference_s = fit.drift.and_then(|d| d.reference_s).unwrap_or(0.0);
+    let line = |t: f64| fit.offset_ms + slope_ms_per_s * (t - reference_s);
+    let all_ms = if points.len() >= 2 {
+        let ss: f64 = points.iter().map(|&(t, o)| (o - line(t)).powi(2)).sum();
+        let sigma = (ss / (points.len() - 1) as f64).sqrt();
+        Z_95 * sigma / (points.len() as f64).sqrt()
+    } else {
+        0.0
+    };
+    inlier_ms.max(all_ms).max(UNCERTAINTY_FLOOR_MS)
 }
 
 /// Median interval between consecutive times, or `None` with fewer than two.
@@ -258,7 +302,7 @@ fn missing_events(details: &PatternDetails, period: f64) -> Option<usize> {
     Some(periods.iter().map(|p| (p.round() as usize).saturating_sub(1)).sum())
 }
 
-fn warnings(details: &PatternDetails, offset_ms: f64) -> Vec<String> {
+fn warnings(details: &PatternDetails) -> Vec<String> {
     let mut warnings = Vec::new();
     let list = |times: &[f64]| {
         let shown: Vec<String> = times.iter().take(5).map(|t| format!("{t:.3}")).collect();
@@ -290,15 +334,6 @@ fn warnings(details: &PatternDetails, offset_ms: f64) -> Vec<String> {
             outliers.len(),
             list(&outliers)
         ));
-    }
-    if let Some(period) = details.period_s {
-        if offset_ms.abs() / 1000.0 > AMBIGUOUS_SHARE_OF_PERIOD * period {
-            warnings.push(format!(
-                "the offset is {:.0}% of the {:.3} s period: flashes may be paired with the beep of the next or previous period",
-                offset_ms.abs() / 10.0 / period,
-                period
-            ));
-        }
     }
     warnings
 }
@@ -369,6 +404,43 @@ mod tests {
         assert_eq!(e.details.events.iter().filter(|e| e.outlier).count(), 1);
         assert!(e.warnings.iter().any(|w| w.contains("without a beep")));
         assert!((e.confidence - 16.0 / 19.0).abs() < 1e-9, "{}", e.confidence);
+    }
+
+    #[test]
+    fn a_dropped_frame_widens_the_uncertainty_and_its_events_are_graded() {
+        // 20 events at 12 ms early; from the 14th on, two dropped frames at 30 fps move the
+        // flashes 66.7 ms earlier: those events read 54.7 ms late.
+        let flashes: Vec<f64> = (0..20).map(|k| 1.0 + k as f64).collect();
+        let beeps: Vec<f64> = flashes
+            .iter()
+            .enumerate()
+            .map(|(k, f)| f - 0.012 + if k >= 14 { 2.0 / 30.0 } else { 0.0 })
+            .collect();
+        let (f, b) = analyses(&flashes, &beeps);
+        let e = estimate(&f, &b);
+        let offset = e.offset_ms.unwrap();
+        let uncertainty = e.uncertainty_ms.unwrap();
+        // The scatter of all 20 events about the line, not the 14 identical ones (±0).
+        assert!(uncertainty > 10.0, "{offset} ±{uncertainty}");
+        assert!(e.windows.iter().all(|w| w.confidence == 1.0), "every event is graded");
+        assert!(e.windows.iter().any(|w| w.offset_ms.unwrap() < -54.0));
+    }
+
+    #[test]
+    fn an_offset_past_a_third_of_the_period_is_ambiguous_not_a_direction() {
+        // Audio 600 ms late with a 1 s period: each flash sits 400 ms after the previous
+        // period's beep, which reads as audio 400 ms early.
+        let flashes: Vec<f64> = (0..10).map(|k| 0.5 + k as f64).collect();
+        let beeps: Vec<f64> = flashes.iter().map(|f| f + 0.6).collect();
+        let (f, b) = analyses(&flashes, &beeps);
+        let e = estimate(&f, &b);
+        assert_eq!(e.offset_ms, None, "{}", e.reason);
+        assert_eq!(e.reason_code, Some(ReasonCode::AmbiguousPeriod));
+        assert!(e.reason.contains("direction"), "{}", e.reason);
+        // 200 ms late with the same period is a measurement.
+        let beeps: Vec<f64> = flashes.iter().map(|f| f + 0.2).collect();
+        let (f, b) = analyses(&flashes, &beeps);
+        assert!((estimate(&f, &b).offset_ms.unwrap() + 200.0).abs() < 1e-6);
     }
 
     #[test]

@@ -13,7 +13,10 @@
 use crate::error::{Error, Result};
 use crate::limits::MAX_TOLERANCE_MS;
 use crate::media::DEFAULT_MAX_DAMAGED_SHARE;
-use crate::report::{describe_offset, format_clock, Outcome, Report, Verdict, Window};
+use crate::report::{
+    describe_offset, format_clock, format_uncertainty_ms, Outcome, ReasonCode, Report, Verdict,
+    Window,
+};
 use serde::{Deserialize, Serialize};
 
 /// The named profiles (**fixed** names; see design.md).
@@ -255,17 +258,36 @@ pub fn grade(report: &mut Report, options: &GradeOptions) {
     };
     report.verdicts = profiles.iter().map(|p| grade_one(report, p, options)).collect();
     let damage = report.media_health.and_then(|h| h.untrusted_reason(options.max_damaged_share));
-    if let Some(damage) = &damage {
+    if let Some(damage) = damage {
         for verdict in &mut report.verdicts {
             verdict.result = Outcome::Inconclusive;
+            verdict.marginal = false;
             verdict.reason = format!("{damage}; the measurement alone: {}", verdict.reason);
         }
-    }
-    report.verdict = Outcome::worst(report.verdicts.iter().map(|v| v.result));
-    if let Some(damage) = damage {
+        report.verdict = Outcome::worst(report.verdicts.iter().map(|v| v.result));
+        report.marginal = false;
         report.reason = damage;
         return;
     }
+    if let Some(shortfall) = missing_required_reference(report) {
+        let reason = format!("{shortfall}, and --require-reference asks for all of it");
+        for verdict in &mut report.verdicts {
+            verdict.result = Outcome::Fail;
+            verdict.marginal = false;
+            verdict.reason = reason.clone();
+        }
+        report.reason_code = Some(if report.offset_ms.is_some() {
+            ReasonCode::ReferencePartial
+        } else {
+            ReasonCode::ReferenceNotFound
+        });
+        report.verdict = Outcome::Fail;
+        report.marginal = false;
+        report.reason = reason;
+        return;
+    }
+    report.verdict = Outcome::worst(report.verdicts.iter().map(|v| v.result));
+    report.marginal = report.verdicts.iter().any(|v| v.marginal && v.result == report.verdict);
     if report.offset_ms.is_none() {
         return;
     }
@@ -286,6 +308,11 @@ pub fn grade(report: &mut Report, options: &GradeOptions) {
             }
         };
     }
+}
+
+/// What is missing of a reference that must play whole (`compare --require-reference`).
+fn missing_required_reference(report: &Report) -> Option<String> {
+    report.reference.as_ref().filter(|r| r.required).and_then(|r| r.shortfall())
 }
 
 fn grade_one(report: &Report, profile: &Profile, options: &GradeOptions) -> Verdict {
@@ -313,7 +340,7 @@ fn grade_one(report: &Report, profile: &Profile, options: &GradeOptions) -> Verd
     // Rule 1: the whole-clip offset, with its uncertainty.
     let mut words = describe_offset(offset);
     if let Some(u) = report.uncertainty_ms {
-        words.push_str(&format!(" ±{u:.0} ms"));
+        words.push_str(&format!(" ±{}", format_uncertainty_ms(u)));
     }
     let inside = profile.admits(offset);
     if inside {
@@ -542,9 +569,13 @@ mod tests {
         let results: Vec<Outcome> = report.verdicts.iter().map(|v| v.result).collect();
         assert_eq!(results, [Outcome::Pass, Outcome::Fail]);
         assert_eq!(report.verdict, Outcome::Fail);
-        assert!(report.verdicts[1].reason.starts_with("audio 38 ms late ±4 ms is outside cinema"));
+        // Two significant digits below 10 ms (the WIP's format_uncertainty_ms): ±4.0, not ±4.
+        assert!(report.verdicts[1]
+            .reason
+            .starts_with("audio 38 ms late ±4.0 ms is outside cinema"));
         assert!(report.reason.starts_with("fail cinema: audio 38 ms late"), "{}", report.reason);
         assert!(!report.verdicts[0].marginal);
+        assert!(!report.marginal);
     }
 
     #[test]
@@ -554,6 +585,7 @@ mod tests {
         let verdict = &report.verdicts[0];
         assert_eq!(verdict.result, Outcome::Pass);
         assert!(verdict.marginal);
+        assert!(report.marginal, "the top level says the pass is marginal");
         assert!(verdict.reason.contains("reaches past the late limit: marginal pass"));
 
         let strict = GradeOptions { marginal: MarginalPolicy::Fail, ..GradeOptions::default() };

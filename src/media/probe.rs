@@ -34,6 +34,10 @@ pub struct MediaInfo {
     pub analysed_audio: Option<usize>,
     /// Audio start minus video start, in seconds: positive when the audio starts later.
     pub audio_minus_video_start_s: Option<f64>,
+    /// Audio end minus video end (start + duration of each analysed stream), in seconds:
+    /// positive when the audio ends later.
+    #[serde(default)]
+    pub audio_minus_video_end_s: Option<f64>,
     pub warnings: Vec<String>,
 }
 
@@ -131,6 +135,11 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
         },
         _ => None,
     };
+    let end = |i: usize| Some(streams[i].start_s? + streams[i].duration_s?);
+    let audio_minus_video_end_s = match (analysed_audio, analysed_video) {
+        (Some(a), Some(v)) => end(a).zip(end(v)).map(|(a, v)| a - v),
+        _ => None,
+    };
 
     let mut info = MediaInfo {
         path: path.display().to_string(),
@@ -143,6 +152,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
         analysed_video,
         analysed_audio,
         audio_minus_video_start_s,
+        audio_minus_video_end_s,
         warnings: Vec::new(),
     };
     info.warnings = warnings(&info);
@@ -318,6 +328,24 @@ pub fn extension_mismatch(info: &MediaInfo) -> Option<String> {
     })
 }
 
+/// Frames per second assumed when a video stream states no rate, to size "one frame".
+const FALLBACK_FPS: f64 = 25.0;
+
+/// When the analysed audio and video end more than one frame apart, that in words: a clip
+/// whose audio stops early (or runs on) was often cut or muxed carelessly.
+pub fn end_mismatch(info: &MediaInfo) -> Option<String> {
+    let difference_s = info.audio_minus_video_end_s?;
+    let video = info.streams.get(info.analysed_video?)?.video.as_ref()?;
+    let fps = video.average_fps.filter(|f| *f > 0.0).unwrap_or(FALLBACK_FPS);
+    (difference_s.abs() > 1.0 / fps).then(|| {
+        format!(
+            "the audio ends {:.3} s {} the video (more than one frame)",
+            difference_s.abs(),
+            if difference_s > 0.0 { "after" } else { "before" }
+        )
+    })
+}
+
 fn warnings(info: &MediaInfo) -> Vec<String> {
     let mut warnings: Vec<String> = extension_mismatch(info).into_iter().collect();
     if info.analysed_video.is_none() {
@@ -344,10 +372,58 @@ fn warnings(info: &MediaInfo) -> Vec<String> {
             }
         }
     }
+    warnings.extend(end_mismatch(info));
     if let Some(duration) = info.duration_s.filter(|d| *d < VERY_SHORT_S) {
         warnings.push(format!(
             "very short: {duration:.2} s (content measurements need at least {VERY_SHORT_S} s of speech)"
         ));
     }
     warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clip(audio_end_s: f64) -> MediaInfo {
+        let stream = |index: usize, kind: &str, duration_s: f64| StreamInfo {
+            index,
+            kind: kind.to_string(),
+            codec: String::new(),
+            start_s: Some(0.0),
+            duration_s: Some(duration_s),
+            video: (kind == "video").then(|| VideoStreamInfo {
+                width: 640,
+                height: 360,
+                nominal_fps: "25/1".to_string(),
+                average_fps: Some(25.0),
+                variable_frame_rate: false,
+                rotation_deg: None,
+                attached_picture: false,
+            }),
+            audio: None,
+        };
+        MediaInfo {
+            path: "clip.mp4".to_string(),
+            container: "mov,mp4".to_string(),
+            format: "mp4".to_string(),
+            duration_s: Some(5.0),
+            size_bytes: 1,
+            start_s: Some(0.0),
+            streams: vec![stream(0, "video", 5.0), stream(1, "audio", audio_end_s)],
+            analysed_video: Some(0),
+            analysed_audio: Some(1),
+            audio_minus_video_start_s: Some(0.0),
+            audio_minus_video_end_s: Some(audio_end_s - 5.0),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn audio_and_video_ending_more_than_a_frame_apart_is_warned_about() {
+        let warning = end_mismatch(&clip(4.87)).unwrap();
+        assert_eq!(warning, "the audio ends 0.130 s before the video (more than one frame)");
+        assert!(end_mismatch(&clip(5.3)).unwrap().contains("0.300 s after"));
+        assert_eq!(end_mismatch(&clip(5.03)), None, "within one 40 ms frame");
+    }
 }

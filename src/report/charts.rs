@@ -264,6 +264,8 @@ fn with_legend<DB: DrawingBackend>(
 
 /// Axis numbers without needless decimals.
 fn axis_number(value: &f64) -> String {
+    // A tick a rounding error below zero would read "-0".
+    let value = &if value.abs() < 1e-9 { 0.0 } else { *value };
     if value.fract().abs() < 1e-9 {
         format!("{value:.0}")
     } else if (value * 10.0).fract().abs() < 1e-6 {
@@ -456,8 +458,8 @@ fn draw_offset<DB: DrawingBackend>(
         legend.add(Mark::HollowDot, WINDOW_IN.mix(0.6), "window below the grading confidence");
     }
 
-    // Confidence strip: one bar per window, as wide as the hop between windows so that
-    // overlapping windows stay apart.
+    // Confidence strip: one bar per window, as wide as the window; a light fill and an
+    // outline keep overlapping windows apart.
     let mut strip = ChartBuilder::on(&lower)
         .margin_left(12)
         .margin_right(12)
@@ -477,20 +479,15 @@ fn draw_offset<DB: DrawingBackend>(
         .label_style(font(14.0))
         .axis_desc_style(font(14.0))
         .draw()?;
-    let hop = report
-        .windows
-        .windows(2)
-        .map(|pair| pair[1].start_s - pair[0].start_s)
-        .filter(|d| *d > 0.0)
-        .fold(f64::INFINITY, f64::min);
     for w in &report.windows {
-        let centre = (w.start_s + w.end_s) / 2.0;
-        let half = (w.end_s - w.start_s).min(hop) * 0.45;
         let confident = w.confidence >= threshold && w.offset_ms.is_some();
-        let colour = if confident { WINDOW_IN.mix(0.6) } else { WINDOW_IN.mix(0.2) };
+        let (fill, edge) = if confident { (0.2, 0.8) } else { (0.06, 0.3) };
+        let corners = [(w.start_s, 0.0), (w.end_s, w.confidence.clamp(0.0, 1.0))];
+        strip
+            .draw_series(std::iter::once(Rectangle::new(corners, WINDOW_IN.mix(fill).filled())))?;
         strip.draw_series(std::iter::once(Rectangle::new(
-            [(centre - half, 0.0), (centre + half, w.confidence.clamp(0.0, 1.0))],
-            colour.filled(),
+            corners,
+            WINDOW_IN.mix(edge).stroke_width(1),
         )))?;
     }
     strip.draw_series(DashedLineSeries::new(
@@ -664,6 +661,14 @@ fn excerpt_points(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axis_numbers_never_read_minus_zero() {
+        assert_eq!(axis_number(&-1e-12), "0");
+        assert_eq!(axis_number(&-0.0), "0");
+        assert_eq!(axis_number(&-20.0), "-20");
+        assert_eq!(axis_number(&0.5), "0.5");
+    }
 
     #[test]
     fn axes_are_finite_bounded_and_never_empty() {

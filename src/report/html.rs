@@ -7,7 +7,10 @@
 use super::charts::{self, profile_colour_hex, Chart};
 use super::output::{file_stems, write_text};
 use super::plots::{to_base64, REGION_COLOURS};
-use super::{describe_offset, format_clock, Outcome, Report, StreamInfo, Verdict};
+use super::{
+    describe_offset, format_clock, format_uncertainty_ms, Method, Outcome, Report, StreamInfo,
+    Verdict,
+};
 use crate::error::Result;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -99,7 +102,7 @@ fn document(title: &str, body: &str) -> String {
 }
 
 const STYLE: &str = "
-:root{--pass:#1a7f37;--fail:#cf222e;--inc:#6e7781;--marg:#bf8700;--ink:#1f2328;--muted:#59636e;--line:#d1d9e0}
+:root{--pass:#1a7f37;--fail:#cf222e;--inc:#6e7781;--err:#6639ba;--marg:#9a6700;--margfail:#bc4c00;--ink:#1f2328;--muted:#59636e;--line:#d1d9e0}
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:var(--ink);margin:0 auto;padding:24px;max-width:1100px;line-height:1.45;background:#fff}
 h1{font-size:1.5rem;margin:0 0 4px;word-break:break-all}
@@ -107,8 +110,8 @@ h2{font-size:1.15rem;margin:28px 0 8px;border-bottom:1px solid var(--line);paddi
 .sub{color:var(--muted);margin:0 0 16px;word-break:break-all}
 .banners{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:10px;margin:12px 0}
 .banner{border-radius:8px;padding:10px 14px;color:#fff;border-left:8px solid rgba(0,0,0,.25)}
-.banner.pass{background:var(--pass)}.banner.fail{background:var(--fail)}.banner.inconclusive,.banner.error{background:var(--inc)}
-.banner.marginal{background:var(--marg)}
+.banner.pass{background:var(--pass)}.banner.fail{background:var(--fail)}.banner.inconclusive{background:var(--inc)}.banner.error{background:var(--err)}
+.banner.pass.marginal{background:var(--marg)}.banner.fail.marginal{background:var(--margfail)}
 .banner .top{display:flex;justify-content:space-between;align-items:baseline;gap:8px}
 .banner .name{font-weight:600;font-size:1.05em}.banner .limits{opacity:.9;font-size:.9em;white-space:nowrap}
 .banner .result{font-size:1.3rem;font-weight:700;letter-spacing:.04em;margin-top:2px}
@@ -126,9 +129,10 @@ figcaption,.note{color:var(--muted);font-size:.9em;margin-top:4px}
 table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:#f6f8fa;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.pass{color:var(--pass);font-weight:600}td.fail{color:var(--fail);font-weight:600}
-td.inconclusive,td.error{color:var(--inc);font-weight:600}td.marginal{color:var(--marg);font-weight:600}
+td.inconclusive{color:var(--inc);font-weight:600}td.error{color:var(--err);font-weight:600}
+td.pass.marginal{color:var(--marg)}td.fail.marginal{color:var(--margfail)}
 tr.low td{color:var(--muted)}
 .summary th,.summary td{white-space:nowrap}.summary tr:not(.why) td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:150px}
 .summary{font-size:.86em}.summary th,.summary td{padding:4px 6px}
@@ -142,11 +146,13 @@ article{margin-bottom:48px}
 footer{color:var(--muted);font-size:.85em;border-top:1px solid var(--line);margin-top:32px;padding-top:8px}
 ";
 
-fn result_class(result: Outcome, marginal: bool) -> &'static str {
+/// The CSS classes of a result: its outcome, plus `marginal` (a marginal pass and a marginal
+/// fail get different colours).
+fn result_class(result: Outcome, marginal: bool) -> String {
     if marginal {
-        "marginal"
+        format!("{} marginal", result.as_str())
     } else {
-        result.as_str()
+        result.as_str().to_string()
     }
 }
 
@@ -180,7 +186,7 @@ fn summary_section(reports: &[Report], targets: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    html.push_str("<div class=\"scroll\"><table class=\"summary\">\n<tr><th>input</th><th>offset</th><th>±95%</th><th>drift</th><th>conf.</th>");
+    html.push_str("<div class=\"scroll\"><table class=\"summary\">\n<tr><th>input</th><th>offset</th><th class=\"num\">±95%</th><th class=\"num\">drift</th><th class=\"num\">conf.</th>");
     for p in &profiles {
         let _ = write!(html, "<th>{}</th>", escape(p));
     }
@@ -193,7 +199,7 @@ fn summary_section(reports: &[Report], targets: &[String]) -> String {
             escape(target),
             escape(&report.input.path),
             report.offset_ms.map_or("–".into(), |o| escape(&describe_offset(o))),
-            report.uncertainty_ms.map_or("–".into(), |u| format!("{u:.0} ms")),
+            report.uncertainty_ms.map_or("–".into(), format_uncertainty_ms),
             report.drift.map_or("–".into(), |d| format!("{:+.1} ms/min", d.ms_per_min)),
             report.confidence,
         );
@@ -213,8 +219,8 @@ fn summary_section(reports: &[Report], targets: &[String]) -> String {
         let _ = writeln!(
             html,
             "<td class=\"{}\">{}</td></tr>\n<tr class=\"why\"><td colspan=\"{columns}\">{}</td></tr>",
-            report.verdict.as_str(),
-            report.verdict.as_str().to_ascii_uppercase(),
+            result_class(report.verdict, report.marginal),
+            result_label(report.verdict, report.marginal),
             escape(&report.reason)
         );
     }
@@ -284,9 +290,9 @@ fn article(report: &Report, id: &str) -> Result<String> {
     if !missing.is_empty() {
         let _ = writeln!(
             html,
-            "<p class=\"note\">Not in this report: {} (the measurement kept no plot data; \
-             it does when run with --html, --png or --json-plots).</p>",
-            missing.join(", ")
+            "<p class=\"note\">Not in this report: {} ({}).</p>",
+            missing.join(", "),
+            missing_plots_reason(report)
         );
     }
 
@@ -318,6 +324,19 @@ fn article(report: &Report, id: &str) -> Result<String> {
     Ok(html)
 }
 
+/// Why a report lacks its correlation or signal plot, naming what would bring it back.
+fn missing_plots_reason(report: &Report) -> &'static str {
+    match (report.method, report.plots.is_some()) {
+        (Method::Content, false) => {
+            "no plot data was kept: `check` keeps it when run with --html, --png or \
+             --json-plots, and `avsync report` can draw it only from JSON saved with --json-plots"
+        }
+        (Method::Content, true) => "the measurement had nothing to correlate",
+        (Method::Reference, _) => "`compare` keeps no correlation or signal data yet",
+        (Method::Pattern, _) => "`pattern analyze` keeps no correlation or signal data yet",
+    }
+}
+
 fn banner(v: &Verdict, index: usize) -> String {
     let mut detail = escape(&v.reason);
     if let Some(t) = v.leaves_tolerance_at_s {
@@ -343,7 +362,7 @@ fn headline(report: &Report) -> String {
         Some(offset) => {
             let _ = write!(html, "<b>{}</b>", escape(&describe_offset(offset)));
             if let Some(u) = report.uncertainty_ms {
-                let _ = write!(html, " ±{u:.0} ms (95%)");
+                let _ = write!(html, " ±{} (95%)", format_uncertainty_ms(u));
             }
             let _ = write!(html, " · offset_ms {offset:+.1}");
         }
@@ -367,22 +386,8 @@ fn headline(report: &Report) -> String {
 
 fn chart_text(report: &Report, chart: Chart) -> (&'static str, String) {
     match chart {
-        Chart::Offset => (
-            "Offset over time",
-            "Each bar is one analysis window at its measured offset (hollow: below the grading \
-             confidence; red: outside the first profile). Shaded bands and dashed lines are the \
-             tolerance of each requested profile; the black line and grey band are the \
-             whole-clip offset and its 95% interval; the orange dashed line is the drift. \
-             Bottom: each window's confidence."
-                .to_string(),
-        ),
-        Chart::Correlation => (
-            "Whole-clip correlation",
-            "How well the two signals match at each candidate offset. The red dot is the chosen \
-             peak, the shaded band its 95% interval; a peak that does not stand above the noise \
-             level is not trusted."
-                .to_string(),
-        ),
+        Chart::Offset => ("Offset over time", offset_caption(report)),
+        Chart::Correlation => ("Whole-clip correlation", correlation_caption(report)),
         Chart::Signals => {
             let labels = report
                 .plots
@@ -399,6 +404,50 @@ fn chart_text(report: &Report, chart: Chart) -> (&'static str, String) {
             )
         }
     }
+}
+
+/// The offset plot's caption: only what the plot draws for this report.
+fn offset_caption(report: &Report) -> String {
+    let mut parts =
+        vec!["Each bar is one analysis window at its measured offset (hollow: below the grading \
+         confidence; red: outside the first profile). Shaded bands and dashed lines are the \
+         tolerance of each requested profile."
+            .to_string()];
+    if report.offset_ms.is_some() {
+        let band = if report.uncertainty_ms.is_some_and(|u| u > 0.0) {
+            " and the grey band its 95% interval"
+        } else {
+            ""
+        };
+        parts.push(format!("The black line is the whole-clip offset{band}."));
+        if report.drift.is_some() {
+            parts.push("The orange dashed line is the drift.".to_string());
+        }
+    }
+    parts.push("Bottom: each window's confidence, as wide as the window.".to_string());
+    parts.join(" ")
+}
+
+/// The correlation plot's caption: only what the plot draws for this report.
+fn correlation_caption(report: &Report) -> String {
+    let curve = report.plots.as_ref().and_then(|p| p.correlation.as_ref());
+    let mut parts = vec!["How well the two signals match at each candidate offset.".to_string()];
+    if curve.is_some_and(|c| c.peak_ms.is_some()) {
+        let band = if report.uncertainty_ms.is_some_and(|u| u > 0.0) {
+            ", the shaded band its 95% interval"
+        } else {
+            ""
+        };
+        parts.push(format!("The red dot is the chosen peak{band}."));
+    } else {
+        parts.push("No peak was accepted.".to_string());
+    }
+    if curve.is_some_and(|c| c.noise_level.is_some()) {
+        parts.push(
+            "A peak that does not stand above the dashed noise level is not trusted.".to_string(),
+        );
+    }
+    parts.join(" ")
 }
 
 /// Plotters writes a bare `<svg>` element, but strip any XML prolog so it inlines cleanly.
@@ -491,7 +540,7 @@ fn windows_table(report: &Report) -> String {
         return String::new();
     }
     let threshold = report.grading.map(|g| g.window_confidence);
-    let mut html = String::from("<h2>Windows</h2>\n<table class=\"windows\">\n<tr><th>#</th><th>from</th><th>to</th><th>offset</th><th>offset_ms</th><th>confidence</th>");
+    let mut html = String::from("<h2>Windows</h2>\n<table class=\"windows\">\n<tr><th class=\"num\">#</th><th class=\"num\">from</th><th class=\"num\">to</th><th>offset</th><th class=\"num\">offset_ms</th><th class=\"num\">confidence</th>");
     for v in &report.verdicts {
         let _ = write!(html, "<th>{}</th>", escape(&v.profile));
     }
@@ -529,6 +578,41 @@ fn windows_table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marginal_pass_and_fail_and_an_error_each_have_their_own_colour() {
+        assert_eq!(result_class(Outcome::Pass, true), "pass marginal");
+        assert_eq!(result_class(Outcome::Fail, true), "fail marginal");
+        for rule in [
+            ".banner.pass.marginal{background:var(--marg)}",
+            ".banner.fail.marginal{background:var(--margfail)}",
+            ".banner.error{background:var(--err)}",
+            "td.num,th.num{text-align:right",
+        ] {
+            assert!(STYLE.contains(rule), "{rule}");
+        }
+        assert!(!STYLE.contains(".banner.inconclusive,.banner.error"));
+    }
+
+    #[test]
+    fn the_missing_plots_note_names_what_would_bring_them_back() {
+        let input = super::super::InputSummary {
+            path: "clip.mp4".into(),
+            duration_s: None,
+            video: None,
+            audio: None,
+            audio_path: None,
+        };
+        let pattern = Report::new(input.clone(), Method::Pattern);
+        assert!(missing_plots_reason(&pattern).contains("pattern analyze"));
+        // Nothing measured: the captions describe no offset line, drift or peak.
+        assert!(!offset_caption(&pattern).contains("drift"));
+        assert!(!offset_caption(&pattern).contains("black line"));
+        assert!(correlation_caption(&pattern).contains("No peak"));
+        assert!(!missing_plots_reason(&pattern).contains("--json-plots"));
+        let content = Report::new(input, Method::Content);
+        assert!(missing_plots_reason(&content).contains("saved with --json-plots"));
+    }
 
     #[test]
     fn escaping_turns_markup_into_text() {

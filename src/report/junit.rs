@@ -7,7 +7,7 @@
 //! file's profiles together; the `classname` (`avsync.<method>.<path with dots and slashes as
 //! _>`) gives Jenkins a package and class per file.
 
-use super::{describe_offset, Outcome, Report, Verdict};
+use super::{describe_offset, format_uncertainty_ms, Outcome, Report, Verdict};
 use std::fmt::Write as _;
 
 /// The JUnit XML document for `reports`.
@@ -15,7 +15,8 @@ pub fn render_junit(reports: &[Report]) -> String {
     let cases: Vec<Vec<Case>> = reports.iter().map(cases).collect();
     let all = || cases.iter().flatten();
     let total = |outcome: Outcome| all().filter(|c| c.outcome == outcome).count();
-    let time: f64 = reports.iter().filter_map(|r| r.elapsed_s).sum();
+    // A fold from +0: `sum` of no f64 is -0, which prints as "-0.000".
+    let time = reports.iter().filter_map(|r| r.elapsed_s).fold(0.0, |total, t| total + t);
 
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -116,7 +117,9 @@ fn cases(report: &Report) -> Vec<Case> {
 /// Offset, limits and reason, in one line.
 fn case_message(report: &Report, verdict: &Verdict) -> String {
     let offset = match (report.offset_ms, report.uncertainty_ms) {
-        (Some(o), Some(u)) => format!("{} ±{u:.0} ms (offset_ms {o:+.1})", describe_offset(o)),
+        (Some(o), Some(u)) => {
+            format!("{} ±{} (offset_ms {o:+.1})", describe_offset(o), format_uncertainty_ms(u))
+        }
         (Some(o), None) => format!("{} (offset_ms {o:+.1})", describe_offset(o)),
         (None, _) => "no offset measured".to_string(),
     };
@@ -171,6 +174,10 @@ fn properties(report: &Report) -> Vec<(&'static str, String)> {
         props.push(("media_health", health.summary()));
     }
     props.push(("verdict", report.verdict.as_str().to_string()));
+    props.push(("marginal", report.marginal.to_string()));
+    if let Some(code) = report.reason_code {
+        props.push(("reason_code", code.as_str().to_string()));
+    }
     props
 }
 
@@ -186,7 +193,7 @@ fn classname(report: &Report) -> String {
 }
 
 /// XML-escapes `text` for attributes and content, dropping characters XML 1.0 cannot carry.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -11,10 +11,14 @@ mod plots;
 mod text;
 
 pub use html::{render_html_page, write_html};
+pub(crate) use junit::escape as xml_escape;
 pub use junit::render_junit;
-pub use output::{emit, write_text, ColorChoice, OutputOptions};
+pub use output::{emit, emit_with_details, write_text, ColorChoice, OutputOptions};
 pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};
-pub use text::{describe_offset, escape_control, format_clock, summary_line, summary_table};
+pub use text::{
+    describe_offset, escape_control, format_against, format_clock, format_uncertainty_ms,
+    summary_line, summary_table,
+};
 
 use crate::estimate::reference::ReferenceDetails;
 use crate::grade::GradePolicy;
@@ -39,8 +43,16 @@ pub struct Report {
     pub windows: Vec<Window>,
     pub verdicts: Vec<Verdict>,
     pub verdict: Outcome,
+    /// True when `verdict` rests on a marginal grade: a profile with that result whose 95%
+    /// interval reaches across a limit. CI reads the top level; a marginal pass is not clean.
+    #[serde(default)]
+    pub marginal: bool,
     /// Why the overall verdict is what it is, in words.
     pub reason: String,
+    /// Why the measurement is inconclusive or failed a policy, as a code for programs (the
+    /// words in `reason` may change; the codes do not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<ReasonCode>,
     pub warnings: Vec<String>,
     /// The rules the verdicts were graded under; set by [`crate::grade::grade`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,7 +95,9 @@ impl Report {
             windows: Vec::new(),
             verdicts: Vec::new(),
             verdict: Outcome::Inconclusive,
+            marginal: false,
             reason: String::new(),
+            reason_code: None,
             warnings: Vec::new(),
             pattern: None,
             reference: None,
@@ -224,6 +238,61 @@ pub struct Verdict {
     pub leaves_tolerance_at_s: Option<f64>,
 }
 
+/// Why a measurement is inconclusive (or fails a policy), for programs that branch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Content: too little speech in the audio.
+    NoSpeech,
+    /// Content: no face in the video.
+    NoFace,
+    /// Content: a face whose mouth does not move.
+    StillMouth,
+    /// Content: lips and audio overlap too little to compare.
+    NoOverlap,
+    /// Content: the lips match the audio no better than other clips' audio does (z below the
+    /// 95th percentile of unrelated audio): most likely the wrong audio or a lip-less face.
+    UnrelatedAudio,
+    /// Content: the lips follow the audio somewhat better than unrelated audio, but below the
+    /// threshold: too little evidence to measure, not evidence of a mismatch.
+    WeakEvidence,
+    /// Content: the best match lies at the edge of the search range.
+    SearchEdge,
+    /// Pattern: no flashes or no beeps, or none near each other.
+    NoEvents,
+    /// Pattern: too few events pair up consistently.
+    InconsistentEvents,
+    /// Pattern: the offset is too large a share of the period to tell its direction.
+    AmbiguousPeriod,
+    /// Compare: the reference audio does not occur in the output.
+    ReferenceNotFound,
+    /// Compare: only part of the reference audio occurs in the output (`--require-reference`).
+    ReferencePartial,
+    /// Compare: the reference video does not occur in the output.
+    VideoReferenceNotFound,
+}
+
+impl ReasonCode {
+    /// The code as JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::NoSpeech => "no_speech",
+            ReasonCode::NoFace => "no_face",
+            ReasonCode::StillMouth => "still_mouth",
+            ReasonCode::NoOverlap => "no_overlap",
+            ReasonCode::UnrelatedAudio => "unrelated_audio",
+            ReasonCode::WeakEvidence => "weak_evidence",
+            ReasonCode::SearchEdge => "search_edge",
+            ReasonCode::NoEvents => "no_events",
+            ReasonCode::InconsistentEvents => "inconsistent_events",
+            ReasonCode::AmbiguousPeriod => "ambiguous_period",
+            ReasonCode::ReferenceNotFound => "reference_not_found",
+            ReasonCode::ReferencePartial => "reference_partial",
+            ReasonCode::VideoReferenceNotFound => "video_reference_not_found",
+        }
+    }
+}
+
 /// The outcome of a check; the order of severity for batches is error > fail > inconclusive >
 /// pass (design.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,6 +342,13 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reason_codes_are_written_as_their_names() {
+        for code in [ReasonCode::UnrelatedAudio, ReasonCode::AmbiguousPeriod] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
 
     #[test]
     fn worst_outcome_follows_design_order() {

@@ -103,6 +103,17 @@ impl ColorChoice {
 
 /// Writes every requested output for `reports` and returns the worst outcome among them.
 pub fn emit(reports: &[Report], options: &OutputOptions) -> Result<Outcome> {
+    emit_with_details(reports, options, |_| String::new())
+}
+
+/// [`emit`], with each input's terminal line followed at once by its `details` (the measuring
+/// command's extra lines), so that with several inputs each file's details sit under its own
+/// line rather than after the summary table.
+pub fn emit_with_details(
+    reports: &[Report],
+    options: &OutputOptions,
+    details: impl Fn(&Report) -> String,
+) -> Result<Outcome> {
     if let Some(path) = &options.json {
         write_text(path, &render_json(reports, options)?)?;
     }
@@ -117,19 +128,26 @@ pub fn emit(reports: &[Report], options: &OutputOptions) -> Result<Outcome> {
     }
     // `--json -` (or `--junit -`) writes that format to stdout and nothing else.
     if !options.quiet && !options.stdout_taken() {
-        let color = options.color.enabled();
-        let mut text = String::new();
-        for report in reports {
-            text.push_str(&summary_line(report, color));
-            text.push('\n');
-        }
-        if reports.len() > 1 {
-            text.push('\n');
-            text.push_str(&summary_table(reports, color));
-        }
+        let text = terminal_text(reports, options.color.enabled(), details);
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
     Ok(Outcome::worst(reports.iter().map(|r| r.verdict)))
+}
+
+/// What the terminal shows: each input's line with its details under it, then, for several
+/// inputs, the summary table.
+fn terminal_text(reports: &[Report], color: bool, details: impl Fn(&Report) -> String) -> String {
+    let mut text = String::new();
+    for report in reports {
+        text.push_str(&summary_line(report, color));
+        text.push('\n');
+        text.push_str(&details(report));
+    }
+    if reports.len() > 1 {
+        text.push('\n');
+        text.push_str(&summary_table(reports, color));
+    }
+    text
 }
 
 /// The JSON text for `reports`: an object for one, an array for several, or JSON lines.
@@ -196,4 +214,30 @@ pub(crate) fn file_stems(reports: &[Report]) -> Vec<String> {
             name
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{InputSummary, Method};
+
+    #[test]
+    fn each_input_has_its_details_under_its_own_line() {
+        let report = |path: &str| {
+            let input = InputSummary {
+                path: path.into(),
+                duration_s: None,
+                video: None,
+                audio: None,
+                audio_path: None,
+            };
+            Report::new(input, Method::Content)
+        };
+        let reports = [report("a.mp4"), report("b.mp4")];
+        let text = terminal_text(&reports, false, |r| format!("  details of {}\n", r.input.path));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("a.mp4") && lines[1] == "  details of a.mp4", "{text}");
+        assert!(lines[2].starts_with("b.mp4") && lines[3] == "  details of b.mp4", "{text}");
+        assert!(text.trim_end().ends_with("2 inputs: 2 inconclusive"), "{text}");
+    }
 }

@@ -39,6 +39,7 @@ pub struct CorrelationCurve {
     /// Candidate offsets in ms, with the report's sign (`> 0` = audio early).
     pub lags_ms: Vec<f64>,
     /// The score at each lag (same length as `lags_ms`).
+    #[serde(deserialize_with = "gaps_as_nan")]
     pub scores: Vec<f64>,
     /// The lag chosen from this curve; `None` when no peak was accepted.
     pub peak_ms: Option<f64>,
@@ -55,7 +56,20 @@ pub struct Signal {
     pub label: String,
     /// Presentation time of each value, in seconds (per-frame times for variable frame rate).
     pub times_s: Vec<f64>,
+    /// NaN where there is no value (e.g. no face in the frame): `null` in JSON.
+    #[serde(deserialize_with = "gaps_as_nan")]
     pub values: Vec<f32>,
+}
+
+/// Reads a list of numbers whose gaps are `null`: JSON has no NaN, so serde_json writes NaN as
+/// `null`, and a saved report must read back (`avsync report`).
+fn gaps_as_nan<'de, D, T>(deserializer: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + From<f32>,
+{
+    let values: Vec<Option<T>> = Vec::deserialize(deserializer)?;
+    Ok(values.into_iter().map(|v| v.unwrap_or_else(|| T::from(f32::NAN))).collect())
 }
 
 impl Signal {

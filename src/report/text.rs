@@ -18,6 +18,29 @@ pub fn describe_offset(offset_ms: f64) -> String {
     format!("audio {amount} ms {side}")
 }
 
+/// An uncertainty (ms) with as many decimals as it needs never to read as zero: `16 ms`,
+/// `2.4 ms`, `4.0 ms`, `0.012 ms` (whole ms from 10 ms up, two significant digits below).
+pub fn format_uncertainty_ms(uncertainty_ms: f64) -> String {
+    let u = uncertainty_ms.abs();
+    let decimals = if u >= 10.0 || u == 0.0 {
+        0
+    } else {
+        // Two significant digits below 10 ms.
+        (1.0 - u.log10().floor()).clamp(1.0, 6.0) as usize
+    };
+    format!("{u:.decimals$} ms")
+}
+
+/// A score and the threshold it is compared with, with enough decimals that the two never
+/// read as equal when they differ (`z 2.197` against `2.2`, not `z 2.2, 2.2 needed`).
+pub fn format_against(value: f64, threshold: f64) -> (String, String) {
+    let mut decimals = 1;
+    while decimals < 4 && format!("{value:.decimals$}") == format!("{threshold:.decimals$}") {
+        decimals += 1;
+    }
+    (format!("{value:.decimals$}"), format!("{threshold:.1}"))
+}
+
 /// A time in the clip as `m:ss.s` (or `h:mm:ss.s`), as an editor reads a timeline.
 pub fn format_clock(seconds: f64) -> String {
     let tenths = (seconds.max(0.0) * 10.0).round() as u64;
@@ -72,7 +95,7 @@ fn measurement_text(report: &Report) -> String {
         Some(offset) => {
             let mut text = describe_offset(offset);
             if let Some(u) = report.uncertainty_ms {
-                let _ = write!(text, " ±{u:.0} ms");
+                let _ = write!(text, " ±{}", format_uncertainty_ms(u));
             }
             if let Some(drift) = &report.drift {
                 let _ = write!(text, ", drift {:+.1}", drift.ms_per_min);
@@ -82,9 +105,6 @@ fn measurement_text(report: &Report) -> String {
                 text.push_str(" ms/min");
             }
             text
-        }
-        None if report.verdict == Outcome::Error => {
-            format!("error: {}", escape_control(&report.reason))
         }
         None => format!("inconclusive: {}", escape_control(&report.reason)),
     }
@@ -109,12 +129,24 @@ pub fn escape_control(text: &str) -> String {
 /// `clip.mp4  audio 38 ms late ±6 ms, drift +0.2 ms/min, broadcast PASS, cinema FAIL`.
 /// A marginal verdict reads `PASS~`; with `color`, results are green, red or yellow.
 pub fn summary_line(report: &Report, color: bool) -> String {
+    if report.verdict == Outcome::Error {
+        let error = paint("ERROR", Outcome::Error, false, color);
+        return format!(
+            "{}  {error}, not measured: {}",
+            escape_control(&report.input.path),
+            escape_control(&report.reason)
+        );
+    }
     let mut line = format!("{}  {}", escape_control(&report.input.path), measurement_text(report));
     for verdict in &report.verdicts {
         let _ = write!(line, ", {} {}", verdict.profile, verdict_word(verdict, color));
     }
-    if report.verdict == Outcome::Error {
-        let _ = write!(line, " {}", paint("ERROR", Outcome::Error, false, color));
+    if report.marginal {
+        let _ = write!(
+            line,
+            " ({} is marginal: the 95% interval reaches across a limit)",
+            report.verdict.as_str()
+        );
     }
     line
 }
@@ -142,7 +174,7 @@ pub fn summary_table(reports: &[Report], color: bool) -> String {
             let mut row = vec![
                 (escape_control(&r.input.path), None),
                 (r.offset_ms.map_or("-".into(), describe_offset), None),
-                (r.uncertainty_ms.map_or("-".into(), |u| format!("{u:.0} ms")), None),
+                (r.uncertainty_ms.map_or("-".into(), format_uncertainty_ms), None),
                 (r.drift.map_or("-".into(), |d| format!("{:+.1} ms/min", d.ms_per_min)), None),
                 (format!("{:.2}", r.confidence), None),
             ];
@@ -152,7 +184,7 @@ pub fn summary_table(reports: &[Report], color: bool) -> String {
                     None => ("-".into(), None),
                 });
             }
-            row.push((result_word(r.verdict, false), Some((r.verdict, false))));
+            row.push((result_word(r.verdict, r.marginal), Some((r.verdict, r.marginal))));
             row
         })
         .collect();
@@ -202,6 +234,16 @@ mod tests {
         assert_eq!(describe_offset(-40.4), "audio 40 ms late");
         assert_eq!(describe_offset(-2.25), "audio 2.2 ms late");
         assert_eq!(describe_offset(0.1), "audio in sync");
+    }
+
+    #[test]
+    fn uncertainties_and_scores_never_round_into_something_else() {
+        assert_eq!(format_uncertainty_ms(46.2), "46 ms");
+        assert_eq!(format_uncertainty_ms(2.44), "2.4 ms");
+        assert_eq!(format_uncertainty_ms(0.005), "0.0050 ms");
+        assert_ne!(format_uncertainty_ms(0.0004), "0 ms");
+        assert_eq!(format_against(2.197, 2.2), ("2.197".to_string(), "2.2".to_string()));
+        assert_eq!(format_against(1.94, 2.0), ("1.9".to_string(), "2.0".to_string()));
     }
 
     #[test]

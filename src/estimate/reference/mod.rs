@@ -81,7 +81,23 @@ pub struct ReferenceDetails {
     pub frozen_frames: Vec<FrozenSpan>,
     /// What `offset_ms` assumes, in words (e.g. that the video timeline was kept).
     pub basis: String,
+    /// Length of the reference section meant to play: from `expected.ref_start_s` to the end
+    /// of the reference audio (s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_section_s: Option<f64>,
+    /// Share (0–1) of that section the output plays, over all segments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_found_share: Option<f64>,
+    /// The whole reference must play (`--require-reference`): grading fails an output that
+    /// lacks it or plays only part of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
 }
+
+/// Less than this much of the reference section (s) may be missing before the output counts
+/// as playing only part of it: edges are placed to the sample, but silence at the reference's
+/// ends cannot be placed at all.
+pub const REFERENCE_MISSING_TOLERANCE_S: f64 = 0.1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SegmentReport {
@@ -211,7 +227,37 @@ impl ReferenceDetails {
             repeated_frames: video.as_ref().map_or(Vec::new(), |(_, v)| v.repeated.clone()),
             frozen_frames: video.as_ref().map_or(Vec::new(), |(_, v)| v.frozen.clone()),
             basis,
+            ref_section_s: None,
+            ref_found_share: None,
+            required: false,
         }
+    }
+
+    /// Records how long the reference section is (`reference_s`: the reference audio's
+    /// length) and what share of it the segments play.
+    pub fn set_reference_length(&mut self, reference_s: f64) {
+        let section_s = (reference_s - self.expected.ref_start_s).max(0.0);
+        let found_s: f64 =
+            self.segments.iter().map(|s| (s.ref_end_s - s.ref_start_s).max(0.0)).sum();
+        self.ref_section_s = Some(section_s);
+        self.ref_found_share =
+            Some(if section_s > 0.0 { (found_s / section_s).clamp(0.0, 1.0) } else { 0.0 });
+    }
+
+    /// When the output lacks the reference or plays only part of it, that in words: e.g.
+    /// "the output plays 4.00 s of the 5.02 s reference audio (80%)".
+    pub fn shortfall(&self) -> Option<String> {
+        if self.audio_offset_ms.is_none() {
+            return Some("the reference audio does not occur in the output".to_string());
+        }
+        let (section_s, share) = (self.ref_section_s?, self.ref_found_share?);
+        ((1.0 - share) * section_s > REFERENCE_MISSING_TOLERANCE_S).then(|| {
+            format!(
+                "the output plays {:.2} s of the {section_s:.2} s reference audio ({:.0}%)",
+                share * section_s,
+                share * 100.0
+            )
+        })
     }
 }
 
@@ -269,6 +315,52 @@ mod tests {
             explained: 1.0,
             confidence: 1.0,
         }
+    }
+
+    fn details(segments: Vec<SegmentReport>) -> ReferenceDetails {
+        ReferenceDetails {
+            audio_ref: "ref.wav".into(),
+            video_ref: None,
+            expected: Placement::default(),
+            audio_offset_ms: Some(0.0),
+            audio_offset_uncertainty_ms: Some(0.1),
+            audio_confidence: 1.0,
+            ref_start_s: Some(0.0),
+            output_start_s: Some(0.0),
+            duration_s: Some(4.0),
+            gain_db: Some(0.0),
+            polarity_inverted: false,
+            sample_rate_hz: 48_000,
+            band_hz: [100.0, 8000.0],
+            splices: splices(&segments),
+            segments,
+            video_offset_ms: None,
+            video_still: false,
+            video_matched_frames: None,
+            video_output_frames: None,
+            frame_rate_change: None,
+            dropped_frames: Vec::new(),
+            repeated_frames: Vec::new(),
+            frozen_frames: Vec::new(),
+            basis: String::new(),
+            ref_section_s: None,
+            ref_found_share: None,
+            required: false,
+        }
+    }
+
+    #[test]
+    fn a_truncated_reference_is_a_shortfall_with_its_share() {
+        let mut truncated = details(vec![segment((0.0, 4.0), (0.0, 4.0))]);
+        truncated.set_reference_length(5.02);
+        assert!((truncated.ref_found_share.unwrap() - 4.0 / 5.02).abs() < 1e-9);
+        let words = truncated.shortfall().unwrap();
+        assert_eq!(words, "the output plays 4.00 s of the 5.02 s reference audio (80%)");
+        let mut whole = details(vec![segment((0.0, 4.98), (0.0, 4.98))]);
+        whole.set_reference_length(5.02);
+        assert_eq!(whole.shortfall(), None);
+        whole.audio_offset_ms = None;
+        assert!(whole.shortfall().unwrap().contains("does not occur"));
     }
 
     #[test]

@@ -166,6 +166,10 @@ pub struct CounterStats {
     pub repeated: u64,
     /// Steps backwards (reordered or spliced frames).
     pub backwards: u64,
+    /// Presentation time (s) of the first frame after each skip in the counter: where frames
+    /// were dropped, so that a reader can tie a jump in the events' offsets to it.
+    #[serde(default)]
+    pub dropped_at_s: Vec<f64>,
 }
 
 /// Least share of frames with a readable counter for the counters to be reported.
@@ -178,8 +182,8 @@ pub struct CounterTally {
 }
 
 impl CounterTally {
-    /// Records the counter read from the next frame (`None`: unreadable).
-    pub fn push(&mut self, counter: Option<u32>) {
+    /// Records the counter read from the next frame (`None`: unreadable), shown at `pts_s`.
+    pub fn push(&mut self, counter: Option<u32>, pts_s: f64) {
         let stats = &mut self.stats;
         let Some(value) = counter else {
             stats.unreadable += 1;
@@ -193,7 +197,10 @@ impl CounterTally {
                 1 => {}
                 // A jump by more than half the counter range is a step backwards.
                 s if s > modulus / 2 => stats.backwards += 1,
-                s => stats.dropped += s - 1,
+                s => {
+                    stats.dropped += s - 1;
+                    stats.dropped_at_s.push(pts_s);
+                }
             }
         } else {
             stats.first = Some(value);
@@ -251,15 +258,16 @@ mod tests {
     fn tally_counts_drops_repeats_and_wraps() {
         let mut tally = CounterTally::default();
         for c in [10, 11, 11, 12, 15, 16] {
-            tally.push(Some(c));
+            tally.push(Some(c), f64::from(c));
         }
-        tally.push(None);
-        tally.push(Some((1 << COUNTER_BITS) - 1));
-        tally.push(Some(0));
+        tally.push(None, 17.0);
+        tally.push(Some((1 << COUNTER_BITS) - 1), 18.0);
+        tally.push(Some(0), 19.0);
         let stats = tally.finish().unwrap();
         assert_eq!((stats.read, stats.unreadable), (8, 1));
         // 12 → 15 skips two; 16 → 2^20 - 1 goes backwards; 2^20 - 1 → 0 wraps cleanly.
         assert_eq!((stats.repeated, stats.dropped, stats.backwards), (1, 2, 1));
+        assert_eq!(stats.dropped_at_s, [15.0], "the frame after the skip");
         assert_eq!(timecode(25 * 3661 + 7, 25), "01:01:01:07");
     }
 }
