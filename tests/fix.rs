@@ -3,11 +3,13 @@
 //!
 //! Needs the `ffmpeg`/`ffprobe` command line (installed with the FFmpeg development libraries).
 
+mod common;
 mod support;
 
 use avsync::commands::pattern::{generate, GenerateOptions};
 use avsync::features::pattern::PatternSpec;
 use avsync::media::encode::{AudioCodec, VideoCodec};
+use common::avsync;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,15 +17,6 @@ use support::schema::{assert_valid, validator};
 
 /// The bound on the fixed file's offset.
 const FIXED_WITHIN_MS: f64 = 5.0;
-
-fn avsync(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_avsync")).args(args).output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 fn s(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")

@@ -2,6 +2,9 @@
 //! joined by silences of known length. Every chunk must be legal for its target and every cut
 //! must fall where the signal is silent.
 
+mod common;
+
+use common::avsync;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,15 +26,6 @@ const SENTENCES: [&str; 6] = [
     "How vexingly quick daft zebras jump over the fence.",
     "The five boxing wizards jump quickly before the show begins.",
 ];
-
-fn avsync(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_avsync")).args(args).output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 fn s(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")

@@ -596,13 +596,7 @@ mod tests {
 
     #[test]
     fn the_missing_plots_note_names_what_would_bring_them_back() {
-        let input = super::super::InputSummary {
-            path: "clip.mp4".into(),
-            duration_s: None,
-            video: None,
-            audio: None,
-            audio_path: None,
-        };
+        let input = super::super::InputSummary::path_only("clip.mp4");
         let pattern = Report::new(input.clone(), Method::Pattern);
         assert!(missing_plots_reason(&pattern).contains("pattern analyze"));
         // Nothing measured: the captions describe no offset line, drift or peak.

@@ -119,13 +119,7 @@ impl Report {
     /// The report for an input that could not be processed, so that a batch goes on with the
     /// other inputs: verdict `error` (exit 4, a JUnit `<error>`), `problem` as its reason.
     pub fn error(path: impl Into<String>, problem: impl Into<String>) -> Report {
-        let input = InputSummary {
-            path: path.into(),
-            duration_s: None,
-            video: None,
-            audio: None,
-            audio_path: None,
-        };
+        let input = InputSummary::path_only(path);
         Report {
             verdict: Outcome::Error,
             reason: problem.into(),
@@ -155,6 +149,17 @@ pub struct InputSummary {
 }
 
 impl InputSummary {
+    /// An input known only by its path: one that could not be read, or a test's.
+    pub fn path_only(path: impl Into<String>) -> Self {
+        InputSummary {
+            path: path.into(),
+            duration_s: None,
+            video: None,
+            audio: None,
+            audio_path: None,
+        }
+    }
+
     /// The analysed streams of a probed file.
     pub fn from_media(info: &MediaInfo) -> Self {
         let stream = |index: Option<usize>| index.map(|i| info.streams[i].clone());

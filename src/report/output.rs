@@ -223,16 +223,7 @@ mod tests {
 
     #[test]
     fn each_input_has_its_details_under_its_own_line() {
-        let report = |path: &str| {
-            let input = InputSummary {
-                path: path.into(),
-                duration_s: None,
-                video: None,
-                audio: None,
-                audio_path: None,
-            };
-            Report::new(input, Method::Content)
-        };
+        let report = |path: &str| Report::new(InputSummary::path_only(path), Method::Content);
         let reports = [report("a.mp4"), report("b.mp4")];
         let text = terminal_text(&reports, false, |r| format!("  details of {}\n", r.input.path));
         let lines: Vec<&str> = text.lines().collect();
