@@ -65,6 +65,31 @@ pub struct AnalysisConfig {
     pub max_offset_ms: Option<f64>,
 }
 
+impl AnalysisConfig {
+    /// The config's window for `command`, when `--window` was not given: the config accepts
+    /// any length either command takes, so it is checked here against `command`'s own `range`
+    /// (a usage error outside it).
+    pub fn window_for(
+        &self,
+        command: &str,
+        range: DurationRange,
+        cli_window_s: Option<f64>,
+    ) -> Result<Option<f64>> {
+        if cli_window_s.is_some() {
+            return Ok(None);
+        }
+        self.window_s
+            .map(|s| {
+                range.check(s).map_err(|range| {
+                    Error::usage(format!(
+                        "the config's analysis.window ({s} s) is outside {range} of {command} --window"
+                    ))
+                })
+            })
+            .transpose()
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutputConfig {
     pub dir: Option<PathBuf>,

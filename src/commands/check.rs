@@ -100,20 +100,8 @@ impl CheckArgs {
         let defaults = ContentOptions::default();
         // Checked only when used: a command-line --window overrides a config value that
         // suits the other command.
-        let config_window_s = match self.window {
-            Some(_) => None,
-            None => config
-                .analysis
-                .window_s
-                .map(|s| {
-                    limits::CHECK_WINDOW.check(s).map_err(|range| {
-                        Error::usage(format!(
-                            "the config's analysis.window ({s} s) is outside {range} of check --window"
-                        ))
-                    })
-                })
-                .transpose()?,
-        };
+        let config_window_s =
+            config.analysis.window_for("check", limits::CHECK_WINDOW, self.window)?;
         Ok(CheckOptions {
             content: ContentOptions {
                 search_ms: self

@@ -124,20 +124,8 @@ impl CompareArgs {
             Placement { output_start_s: self.ref_insert_time, ref_start_s: self.ref_start_time };
         // Checked only when used: a command-line --window overrides a config value that
         // suits the other command.
-        let config_window = match self.window {
-            Some(_) => None,
-            None => config
-                .analysis
-                .window_s
-                .map(|s| {
-                    limits::COMPARE_WINDOW.check(s).map_err(|range| {
-                        Error::usage(format!(
-                            "the config's analysis.window ({s} s) is outside {range} of compare --window"
-                        ))
-                    })
-                })
-                .transpose()?,
-        };
+        let config_window =
+            config.analysis.window_for("compare", limits::COMPARE_WINDOW, self.window)?;
         options.audio.window_s = self.window.or(config_window).unwrap_or(options.audio.window_s);
         let selection = self.audio.options();
         options.output_stream = selection.stream;
