@@ -524,6 +524,13 @@ impl VideoDecoder {
         let (format, width, height) =
             (self.decoded.format(), self.decoded.width(), self.decoded.height());
         let (out_w, out_h) = analysis_size(width, height, self.size);
+        if (out_w, out_h) == (width, height) {
+            if let Some(range) = LumaPlane::of(format) {
+                let pixels =
+                    range.copy(self.decoded.data(0), self.decoded.stride(0), width, height);
+                return Ok(LumaFrame { pts_s, width, height, pixels });
+            }
+        }
         let input_key = (format, width, height);
         if self.scaler.as_ref().map(|(_, key)| *key) != Some(input_key) {
             let scaler = software::scaling::Context::get(
@@ -551,6 +558,56 @@ impl VideoDecoder {
         }
         Ok(LumaFrame { pts_s, width: out_w, height: out_h, pixels })
     }
+}
+
+/// Pixel formats whose first plane is 8-bit luma, and how its values map to full-range grey.
+///
+/// At the native size the grey frame is that plane, so it is copied instead of run through
+/// libswscale, which spent a third of `check`'s CPU time on 1080p doing exactly this. The range
+/// expansion matches libswscale's (a test compares every value), so the face models see the
+/// same pixels either way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LumaPlane {
+    /// Studio range, 16–235, as libswscale reads every YUV format without a J.
+    Limited,
+    /// Full range, 0–255 (the YUVJ formats and grey).
+    Full,
+}
+
+impl LumaPlane {
+    fn of(format: format::Pixel) -> Option<LumaPlane> {
+        use format::Pixel as P;
+        match format {
+            P::YUV420P | P::YUV422P | P::YUV444P | P::YUV440P | P::YUV411P | P::NV12 | P::NV21 => {
+                Some(LumaPlane::Limited)
+            }
+            P::YUVJ420P | P::YUVJ422P | P::YUVJ444P | P::YUVJ440P | P::GRAY8 => {
+                Some(LumaPlane::Full)
+            }
+            _ => None,
+        }
+    }
+
+    /// The plane's `width`×`height` pixels, rows packed, in full range.
+    fn copy(self, data: &[u8], stride: usize, width: u32, height: u32) -> Vec<u8> {
+        let (width, height) = (width as usize, height as usize);
+        let mut pixels = Vec::with_capacity(width * height);
+        let rows = data.chunks(stride).take(height).map(|row| &row[..width]);
+        match self {
+            LumaPlane::Full => rows.for_each(|row| pixels.extend_from_slice(row)),
+            LumaPlane::Limited => {
+                rows.for_each(|row| pixels.extend(row.iter().map(|&y| limited_to_full(y))));
+            }
+        }
+        pixels
+    }
+}
+
+/// Studio-range luma (16–235) stretched to 0–255 and clipped, `(y − 16) · 255 / 219` rounded,
+/// in libswscale's fixed point (255 / 219 ≈ 19077 / 2¹⁴); integer arithmetic vectorises where a
+/// table lookup would not.
+fn limited_to_full(y: u8) -> u8 {
+    ((u32::from(y.saturating_sub(16)) * 19077 + (1 << 13)) >> 14).min(255) as u8
 }
 
 /// The delivered frame size: the longer side at most `limit`, even dimensions, never upscaled.
@@ -734,6 +791,43 @@ mod tests {
         assert_eq!(analysis_size(1080, 1920, FrameSize::LongestSide(320)), (180, 320));
         assert_eq!(analysis_size(200, 278, FrameSize::LongestSide(320)), (200, 278));
         assert_eq!(analysis_size(1920, 1080, FrameSize::Native), (1920, 1080));
+    }
+
+    /// Runs libswscale's conversion to grey on a frame whose luma plane holds every value.
+    fn swscale_grey(format: format::Pixel) -> Vec<u8> {
+        init();
+        let (width, height) = (256, 2);
+        let mut frame = util::frame::Video::new(format, width, height);
+        let stride = frame.stride(0);
+        for row in 0..height as usize {
+            for x in 0..width as usize {
+                frame.data_mut(0)[row * stride + x] = x as u8;
+            }
+        }
+        let mut scaler = software::scaling::Context::get(
+            format,
+            width,
+            height,
+            format::Pixel::GRAY8,
+            width,
+            height,
+            software::scaling::Flags::AREA,
+        )
+        .expect("scaler");
+        let mut grey = util::frame::Video::empty();
+        scaler.run(&frame, &mut grey).expect("scale");
+        grey.data(0)[..width as usize].to_vec()
+    }
+
+    #[test]
+    fn the_copied_luma_plane_matches_libswscale_for_every_value() {
+        for format in [format::Pixel::YUV420P, format::Pixel::YUVJ420P] {
+            let expected = swscale_grey(format);
+            let plane: Vec<u8> = (0..=255).collect();
+            let copied = LumaPlane::of(format).expect("luma first").copy(&plane, 256, 256, 1);
+            let worst = copied.iter().zip(&expected).map(|(a, b)| a.abs_diff(*b)).max();
+            assert_eq!(worst, Some(0), "{format:?}: ours {copied:?}\nlibswscale {expected:?}");
+        }
     }
 
     #[test]
