@@ -340,6 +340,7 @@ fn damaged_packets_are_skipped_counted_and_warned_about() {
     support::schema::assert_valid(&support::schema::validator(), &report);
     let reason = report["reason"].as_str().unwrap();
     assert!(reason.contains("the video stream is damaged"), "{reason}");
+    assert_eq!(report["reason_code"], "damaged_media", "{report}");
     assert!(report["warnings"].to_string().contains("video stream:"), "{report}");
 
     // The threshold is the config's: a looser one lets the verdict through.
@@ -347,6 +348,7 @@ fn damaged_packets_are_skipped_counted_and_warned_about() {
     std::fs::write(&config, "[grade]\nmax_damaged_share = 0.5\n").unwrap();
     let (code, report) = compare_json(&bad_video, &clean, &["--config", config.to_str().unwrap()]);
     assert_eq!(code, 0, "{report}");
+    assert!(report.get("reason_code").is_none(), "{report}");
 
     // JUnit carries the counts as a property.
     let (_, junit, _) = avsync(&[

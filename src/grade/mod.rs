@@ -257,8 +257,13 @@ pub fn grade(report: &mut Report, options: &GradeOptions) {
         &options.profiles
     };
     report.verdicts = profiles.iter().map(|p| grade_one(report, p, options)).collect();
+    // Only grading sets this code, over a measurement without one: a regrade starts afresh.
+    if report.reason_code == Some(ReasonCode::DamagedMedia) {
+        report.reason_code = None;
+    }
     let damage = report.media_health.and_then(|h| h.untrusted_reason(options.max_damaged_share));
     if let Some(damage) = damage {
+        report.reason_code.get_or_insert(ReasonCode::DamagedMedia);
         for verdict in &mut report.verdicts {
             verdict.result = Outcome::Inconclusive;
             verdict.marginal = false;
@@ -508,6 +513,23 @@ fn drift_exit(report: &Report, profile: &Profile) -> Option<DriftExit> {
 mod tests {
     use super::*;
     use crate::report::{Drift, InputSummary, Method};
+
+    #[test]
+    fn damaged_media_gets_a_code_that_a_lenient_regrade_clears() {
+        let mut report = measured(0.0, 20.0, &[]);
+        let video = crate::media::StreamHealth {
+            packets: 100,
+            decode_errors: 3,
+            ..crate::media::StreamHealth::default()
+        };
+        report.media_health = Some(crate::media::MediaHealth { video: Some(video), audio: None });
+        grade(&mut report, &GradeOptions::default());
+        assert_eq!(report.verdict, Outcome::Inconclusive);
+        assert_eq!(report.reason_code, Some(ReasonCode::DamagedMedia));
+        grade(&mut report, &GradeOptions { max_damaged_share: 0.5, ..GradeOptions::default() });
+        assert_eq!(report.verdict, Outcome::Pass);
+        assert_eq!(report.reason_code, None);
+    }
 
     #[test]
     fn named_profiles_and_custom_limits_parse() {

@@ -275,6 +275,10 @@ pub enum ReasonCode {
     ReferencePartial,
     /// Compare: the reference video does not occur in the output.
     VideoReferenceNotFound,
+    /// Any mode: a stream has more damaged packets than a timing verdict allows
+    /// (`grade.max_damaged_share`); set by grading over a measurement that had no code of its
+    /// own, and cleared when a regrade allows the damage.
+    DamagedMedia,
 }
 
 impl ReasonCode {
@@ -294,6 +298,7 @@ impl ReasonCode {
             ReasonCode::ReferenceNotFound => "reference_not_found",
             ReasonCode::ReferencePartial => "reference_partial",
             ReasonCode::VideoReferenceNotFound => "video_reference_not_found",
+            ReasonCode::DamagedMedia => "damaged_media",
         }
     }
 }
@@ -350,7 +355,9 @@ mod tests {
 
     #[test]
     fn reason_codes_are_written_as_their_names() {
-        for code in [ReasonCode::UnrelatedAudio, ReasonCode::AmbiguousPeriod] {
+        for code in
+            [ReasonCode::UnrelatedAudio, ReasonCode::AmbiguousPeriod, ReasonCode::DamagedMedia]
+        {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }
