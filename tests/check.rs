@@ -150,6 +150,30 @@ fn variable_frame_rate_video_is_timed_by_its_timestamps() {
 }
 
 #[test]
+fn a_60_fps_clip_tracked_on_every_other_frame_measures_the_same() {
+    let clip = talking_sample(-60);
+    let fast = work_dir().join("fps60-60.mp4");
+    ffmpeg(&[
+        "-i",
+        clip.to_str().unwrap(),
+        "-vf",
+        "fps=60",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "copy",
+        fast.to_str().unwrap(),
+    ]);
+    let (_, reports, _) = json_reports(&[fast.to_str().unwrap()]);
+    let measured = reports[0]["offset_ms"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("inconclusive: {}", reports[0]["reason"]));
+    assert!((measured + 60.0).abs() <= SAMPLE_TOLERANCE_MS, "measured {measured:.1} ms");
+}
+
+#[test]
 fn the_text_summary_says_the_offset_in_words() {
     let clip = talking_sample(120);
     let (code, stdout, _) = avsync(&["check", clip.to_str().unwrap(), "--color", "never"]);

@@ -120,6 +120,31 @@ fn known_offsets_are_recovered_within_2_ms() {
 }
 
 #[test]
+fn a_short_clip_is_measured_in_short_windows() {
+    // 6 s, as lip-sync services return: 2 s windows every 0.5 s instead of 8 s ones.
+    let samples = speech(TEXT_A, "a");
+    let samples = &samples[..6 * RATE as usize];
+    let audio = AudioFeatures::of_samples(RATE, 0.0, samples);
+    let lips = lips_following(samples, 25.0, -40.0, 0.0);
+    let found = estimate(&audio, &lips, &options());
+    let measured = found.offset_ms.unwrap_or_else(|| panic!("{}", found.reason));
+    // Six seconds hold fewer syllables than the 25 s clips above: 5 ms, not 2.
+    assert!((measured + 40.0).abs() <= 5.0, "measured {measured:.2} ms ({})", found.reason);
+    assert_eq!((found.details.window_s, found.details.hop_s), (2.0, 0.5));
+    let offsets: Vec<f64> = found.windows.iter().filter_map(|w| w.offset_ms).collect();
+    assert!(found.windows.len() >= 8, "{} windows", found.windows.len());
+    assert!(
+        offsets.len() * 2 >= found.windows.len(),
+        "{} of {} measured",
+        offsets.len(),
+        found.windows.len()
+    );
+    for offset in offsets {
+        assert!((offset + 40.0).abs() <= 10.0, "a window read {offset:.1} ms");
+    }
+}
+
+#[test]
 fn a_timestamp_shift_of_the_audio_moves_the_offset() {
     let samples = speech(TEXT_A, "a");
     let lips = lips_following(&samples, 25.0, 0.0, 0.0);

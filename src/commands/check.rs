@@ -58,12 +58,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::CHECK_SEARCH.parse(s))]
     pub search: Option<f64>,
     /// Length of the windows that show where in the clip the offset changes (1 s to 10 min)
-    /// [default: the config's analysis.window, else 8s].
+    /// [default: the config's analysis.window, else 8s, or 2s on clips under 15 s].
     #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::CHECK_WINDOW.parse(s))]
     pub window: Option<f64>,
-    /// Step between windows (100 ms to 10 min).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = |s: &str| limits::CHECK_HOP.parse(s))]
-    pub hop: f64,
+    /// Step between windows (100 ms to 10 min) [default: 2s, or 500ms on clips under 15 s].
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| limits::CHECK_HOP.parse(s))]
+    pub hop: Option<f64>,
     /// A clip of the same speaker (or character) known to be in sync, e.g. a lip-sync job's
     /// source video with its original audio: their own lip lead is measured on it and used
     /// instead of the population's, and both readings are reported.
@@ -109,7 +109,7 @@ impl CheckArgs {
                     .map(|s| s * 1000.0)
                     .or(config.analysis.max_offset_ms)
                     .unwrap_or(defaults.search_ms),
-                window_s: self.window.or(config_window_s).unwrap_or(defaults.window_s),
+                window_s: self.window.or(config_window_s),
                 hop_s: self.hop,
                 ..defaults
             },
@@ -377,6 +377,28 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
 /// Tracks faces in the frames as they arrive, with one tracker for the whole clip: it runs
 /// the detector only where tracking is lost (and periodically for new faces), never at chunk
 /// boundaries.
+/// Frames closer than this to the last tracked one are skipped: above 50 fps the lips are
+/// measured on every other frame (60 fps gives 30 a second). Their features are resampled to
+/// 100 Hz and smoothed over 50 ms anyway, and a 30 fps clip tracks as well; the 1 ms slack
+/// keeps every frame of 50 fps with jittery timestamps.
+const MIN_TRACKED_INTERVAL_S: f64 = 1.0 / 50.0 - 0.001;
+
+/// Which frames are tracked: those at least [`MIN_TRACKED_INTERVAL_S`] after the last one kept.
+#[derive(Default)]
+struct FrameThinning {
+    last_kept_s: Option<f64>,
+}
+
+impl FrameThinning {
+    fn keep(&mut self, pts_s: f64) -> bool {
+        let keep = self.last_kept_s.is_none_or(|t| (pts_s - t).abs() >= MIN_TRACKED_INTERVAL_S);
+        if keep {
+            self.last_kept_s = Some(pts_s);
+        }
+        keep
+    }
+}
+
 fn track(
     frames: Receiver<LumaFrame>,
     models: &FaceModels,
@@ -387,7 +409,8 @@ fn track(
     let mut lips = LipSeries::default();
     // the frame with the widest mouth so far; its thumbnail is made once, at the end
     let mut widest_frame: Option<LumaFrame> = None;
-    for frame in frames {
+    let mut thinning = FrameThinning::default();
+    for frame in frames.into_iter().filter(|f| thinning.keep(f.pts_s)) {
         let faces = tracker
             .process(&frame.luma(), frame.pts_s)
             .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
@@ -502,16 +525,31 @@ mod tests {
     }
 
     #[test]
+    fn frames_above_50_fps_are_thinned_to_every_other_one() {
+        let kept = |fps: f64, jitter_s: f64| {
+            let mut thinning = FrameThinning::default();
+            (0..120)
+                .map(|i| f64::from(i) / fps + if i % 2 == 1 { jitter_s } else { 0.0 })
+                .filter(|&t| thinning.keep(t))
+                .count()
+        };
+        assert_eq!(kept(60.0, 0.0), 60);
+        assert_eq!(kept(30.0, 0.0), 120);
+        // 50 fps keeps every frame, even with timestamps jittering by half a millisecond.
+        assert_eq!(kept(50.0, -0.0005), 120);
+    }
+
+    #[test]
     fn analysis_keys_of_the_config_are_honoured_and_the_command_line_wins() {
         let config = Config::parse("[analysis]\nwindow = \"4s\"\nsearch_range = \"1s\"\n").unwrap();
         let parse = |args: &[&str]| Check::try_parse_from(args).unwrap().args;
         let from_config = parse(&["check", "a.mp4"]).options(false, &config).unwrap().content;
-        assert_eq!((from_config.window_s, from_config.search_ms), (4.0, 1000.0));
+        assert_eq!((from_config.window_s, from_config.search_ms), (Some(4.0), 1000.0));
         let from_cli = parse(&["check", "a.mp4", "--window", "6s", "--search", "300ms"])
             .options(false, &config)
             .unwrap()
             .content;
-        assert_eq!((from_cli.window_s, from_cli.search_ms), (6.0, 300.0));
+        assert_eq!((from_cli.window_s, from_cli.search_ms), (Some(6.0), 300.0));
         let defaults =
             parse(&["check", "a.mp4"]).options(false, &Config::default()).unwrap().content;
         assert_eq!(defaults, ContentOptions::default());

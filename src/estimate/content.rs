@@ -49,6 +49,13 @@ pub const DEFAULT_SEARCH_MS: f64 = 500.0;
 /// Default window length and hop.
 pub const DEFAULT_WINDOW_S: f64 = 8.0;
 pub const DEFAULT_HOP_S: f64 = 2.0;
+/// Clips shorter than this (lip-sync services take 2–10 s) get [`SHORT_CLIP_WINDOW_S`] windows
+/// every [`SHORT_CLIP_HOP_S`] instead: 8 s windows would leave them 0–2 windows, too few to
+/// show where the clip goes wrong.
+pub const SHORT_CLIP_S: f64 = 15.0;
+/// Window length on short clips: a few syllables, the least one window can match reliably.
+pub const SHORT_CLIP_WINDOW_S: f64 = 2.0;
+pub const SHORT_CLIP_HOP_S: f64 = 0.5;
 /// Default confidence threshold: a peak this many null standard deviations above the null
 /// peaks' mean counts as a match (calibrated on the corpus: above all but one of 98 clips with
 /// foreign or other clips' audio, whose 95th percentile is 1.7; see the README).
@@ -106,8 +113,10 @@ const WINDOW_LINE_RULES: LineRules = LineRules {
 pub struct ContentOptions {
     /// Offsets searched: ± this many ms.
     pub search_ms: f64,
-    pub window_s: f64,
-    pub hop_s: f64,
+    /// Window length; `None` chooses by clip length ([`ContentOptions::windows_for`]).
+    pub window_s: Option<f64>,
+    /// Step between windows; `None` chooses by clip length.
+    pub hop_s: Option<f64>,
     /// The natural lead of lips over sound that is taken off the raw estimate.
     pub lip_lead_ms: f64,
     /// Confidence threshold in null standard deviations.
@@ -118,11 +127,25 @@ impl Default for ContentOptions {
     fn default() -> Self {
         ContentOptions {
             search_ms: DEFAULT_SEARCH_MS,
-            window_s: DEFAULT_WINDOW_S,
-            hop_s: DEFAULT_HOP_S,
+            window_s: None,
+            hop_s: None,
             lip_lead_ms: SPEECH_LIP_LEAD_MS,
             min_z: DEFAULT_MIN_Z,
         }
+    }
+}
+
+impl ContentOptions {
+    /// The window length and hop for a clip of `clip_s` seconds: those given, else
+    /// [`SHORT_CLIP_WINDOW_S`] every [`SHORT_CLIP_HOP_S`] under [`SHORT_CLIP_S`], else
+    /// [`DEFAULT_WINDOW_S`] every [`DEFAULT_HOP_S`].
+    pub fn windows_for(&self, clip_s: f64) -> (f64, f64) {
+        let (window_s, hop_s) = if clip_s < SHORT_CLIP_S {
+            (SHORT_CLIP_WINDOW_S, SHORT_CLIP_HOP_S)
+        } else {
+            (DEFAULT_WINDOW_S, DEFAULT_HOP_S)
+        };
+        (self.window_s.unwrap_or(window_s), self.hop_s.unwrap_or(hop_s))
     }
 }
 
@@ -283,6 +306,7 @@ pub fn estimate(
     lips: &LipSeries,
     options: &ContentOptions,
 ) -> ContentEstimate {
+    let (window_s, hop_s) = options.windows_for(audio.len() as f64 / audio.rate_hz);
     let mut out = ContentEstimate {
         details: ContentDetails {
             face_share: lips.face_presence(),
@@ -290,8 +314,8 @@ pub fn estimate(
             lip_lead_ms: options.lip_lead_ms,
             min_z: options.min_z,
             search_ms: options.search_ms,
-            window_s: options.window_s,
-            hop_s: options.hop_s,
+            window_s,
+            hop_s,
             ..ContentDetails::default()
         },
         ..ContentEstimate::default()
@@ -369,8 +393,8 @@ pub fn estimate(
     // The lips are matched window by window whatever the outcome, so that a clip whose lips
     // do not follow the words can say where; offsets are read only near a conclusive lag.
     let conclusive_lag = whole.peak.filter(|_| whole.z >= options.min_z && !whole.at_edge);
-    let measured =
-        windows(&audio_signals, &lip, audio, conclusive_lag.map(|p| p.lag), max_lag, options);
+    let grid = WindowGrid { window_s, hop_s, max_lag, min_z: options.min_z };
+    let measured = windows(&audio_signals, &lip, audio, conclusive_lag.map(|p| p.lag), &grid);
     out.details.match_score = Some(match_score(whole.z));
     out.details.unmatched = unmatched_spans(&measured);
     out.windows = measured
@@ -425,7 +449,7 @@ pub fn estimate(
             points.iter().zip(&fit.inliers).filter(|(_, &i)| i).map(|(p, _)| p.1).collect();
         let (_, sigma_ms) = median_and_sigma(&mut inliers);
         // Overlapping windows are not independent: count window lengths, not windows.
-        let independent = (inliers.len() as f64 * options.hop_s / options.window_s).max(1.0);
+        let independent = (inliers.len() as f64 * hop_s / window_s).max(1.0);
         statistical_ms = Some(Z_95 * sigma_ms / independent.sqrt());
     }
     let statistical_ms = statistical_ms.unwrap_or(2.5 * UNCERTAINTY_FLOOR_MS);
@@ -764,19 +788,29 @@ struct WindowLag {
     z: Option<f64>,
 }
 
+/// Where the windows lie and how far each searches.
+struct WindowGrid {
+    window_s: f64,
+    hop_s: f64,
+    /// Lags searched on either side, in feature frames.
+    max_lag: usize,
+    /// A window's lag counts from this many null standard deviations.
+    min_z: f64,
+}
+
 /// Per-window match against chance and, where `prior_lag` is known, lags near it.
 fn windows(
     audio: &[Vec<f64>],
     lip: &LipSignals,
     features: &AudioFeatures,
     prior_lag: Option<f64>,
-    max_lag: usize,
-    options: &ContentOptions,
+    grid: &WindowGrid,
 ) -> Vec<WindowLag> {
+    let max_lag = grid.max_lag;
     let n = lip.mask.len();
     let rate = features.rate_hz;
-    let len = ((options.window_s * rate).round() as usize).min(n).max(1);
-    let hop = ((options.hop_s * rate).round() as usize).max(1);
+    let len = ((grid.window_s * rate).round() as usize).min(n).max(1);
+    let hop = ((grid.hop_s * rate).round() as usize).max(1);
     let starts: Vec<usize> = (0..=n - len).step_by(hop).collect();
     let prior = WINDOW_PRIOR_MS / 1000.0 * rate;
     starts
@@ -811,8 +845,8 @@ fn windows(
                 return window;
             };
             let z = null.z(curve[best]);
-            window.confidence = logistic(CONFIDENCE_SLOPE * (z - options.min_z));
-            if z >= options.min_z {
+            window.confidence = logistic(CONFIDENCE_SLOPE * (z - grid.min_z));
+            if z >= grid.min_z {
                 let refined = peak::refine_quadratic5(&curve, best);
                 window.lag = Some(refined.position - max_lag as f64);
             }
@@ -824,6 +858,17 @@ fn windows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_clips_get_short_windows_unless_told_otherwise() {
+        let auto = ContentOptions::default();
+        assert_eq!(auto.windows_for(6.0), (SHORT_CLIP_WINDOW_S, SHORT_CLIP_HOP_S));
+        assert_eq!(auto.windows_for(60.0), (DEFAULT_WINDOW_S, DEFAULT_HOP_S));
+        let given = ContentOptions { window_s: Some(4.0), ..ContentOptions::default() };
+        assert_eq!(given.windows_for(6.0), (4.0, SHORT_CLIP_HOP_S));
+        let hop = ContentOptions { hop_s: Some(1.0), ..ContentOptions::default() };
+        assert_eq!(hop.windows_for(60.0), (DEFAULT_WINDOW_S, 1.0));
+    }
 
     #[test]
     fn unrelated_audio_is_told_from_too_little_evidence() {
