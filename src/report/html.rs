@@ -8,8 +8,7 @@ use super::charts::{self, profile_colour_hex, Chart};
 use super::output::{file_stems, write_text};
 use super::plots::{to_base64, REGION_COLOURS};
 use super::{
-    describe_offset, format_clock, format_uncertainty_ms, Method, Outcome, Report, StreamInfo,
-    Verdict,
+    describe_offset, format_clock, format_uncertainty_ms, Outcome, Report, StreamInfo, Verdict,
 };
 use crate::error::Result;
 use std::fmt::Write as _;
@@ -325,16 +324,15 @@ fn article(report: &Report, id: &str) -> Result<String> {
 }
 
 /// Why a report lacks its correlation or signal plot, naming what would bring it back.
-fn missing_plots_reason(report: &Report) -> &'static str {
-    match (report.method, report.plots.is_some()) {
-        (Method::Content, false) => {
-            "no plot data was kept: `check` keeps it when run with --html, --png or \
-             --json-plots, and `avsync report` can draw it only from JSON saved with --json-plots"
-        }
-        (Method::Content, true) => "the measurement had nothing to correlate",
-        (Method::Reference, _) => "`compare` keeps no correlation or signal data yet",
-        (Method::Pattern, _) => "`pattern analyze` keeps no correlation or signal data yet",
+fn missing_plots_reason(report: &Report) -> String {
+    if report.plots.is_some() {
+        return "the measurement had nothing to correlate".to_string();
     }
+    format!(
+        "no plot data was kept: `{}` keeps it when run with --html, --png or --json-plots, and \
+         `avsync report` can draw it only from JSON saved with --json-plots",
+        report.method.command()
+    )
 }
 
 fn banner(v: &Verdict, index: usize) -> String {
@@ -578,6 +576,7 @@ fn windows_table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Method;
 
     #[test]
     fn marginal_pass_and_fail_and_an_error_each_have_their_own_colour() {
@@ -598,12 +597,13 @@ mod tests {
     fn the_missing_plots_note_names_what_would_bring_them_back() {
         let input = super::super::InputSummary::path_only("clip.mp4");
         let pattern = Report::new(input.clone(), Method::Pattern);
-        assert!(missing_plots_reason(&pattern).contains("pattern analyze"));
+        assert!(missing_plots_reason(&pattern).contains("`pattern analyze` keeps it"));
         // Nothing measured: the captions describe no offset line, drift or peak.
         assert!(!offset_caption(&pattern).contains("drift"));
         assert!(!offset_caption(&pattern).contains("black line"));
         assert!(correlation_caption(&pattern).contains("No peak"));
-        assert!(!missing_plots_reason(&pattern).contains("--json-plots"));
+        let compare = Report::new(input.clone(), Method::Reference);
+        assert!(missing_plots_reason(&compare).contains("`compare` keeps it"));
         let content = Report::new(input, Method::Content);
         assert!(missing_plots_reason(&content).contains("saved with --json-plots"));
     }

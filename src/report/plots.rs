@@ -6,8 +6,8 @@
 //! | mode | `signals.audio` | `signals.reference` | `correlation` |
 //! |---|---|---|---|
 //! | content (`check`) | predicted lip movement or speech envelope | measured mouth opening | normalised cross-correlation |
-//! | reference (`compare`) | the output's audio envelope | the reference audio envelope | GCC-PHAT |
-//! | pattern | beep envelope | flash luminance | flash/beep pairing |
+//! | reference (`compare`) | the output's audio loudness | the reference's, where it was meant to play | GCC-PHAT of one window |
+//! | pattern | beep loudness | flash luminance | share of flashes with a beep at each offset |
 //!
 //! The offset plot needs no extra data: it is drawn from the report's windows, offset, drift
 //! and verdicts.
@@ -72,11 +72,33 @@ where
     Ok(values.into_iter().map(|v| v.unwrap_or_else(|| T::from(f32::NAN))).collect())
 }
 
+/// Rate of the audio envelopes in the signal plots of `compare` and `pattern analyze`: 5 ms
+/// steps place an onset well within a frame, and keep ten minutes of envelope to 120 000
+/// numbers in a saved report.
+pub const ENVELOPE_RATE_HZ: f64 = 200.0;
+
 impl Signal {
     /// A signal sampled at a constant `rate_hz` from `start_s`.
     pub fn uniform(label: impl Into<String>, start_s: f64, rate_hz: f64, values: Vec<f32>) -> Self {
         let times_s = (0..values.len()).map(|i| start_s + i as f64 / rate_hz).collect();
         Signal { label: label.into(), times_s, values }
+    }
+
+    /// The RMS level of `samples` (at `rate_hz`, the first at `start_s`) in blocks of about
+    /// 1 / [`ENVELOPE_RATE_HZ`], each dated at its start. Levels that are themselves the RMS
+    /// of equal blocks give the exact RMS of the longer blocks.
+    pub fn rms_envelope(
+        label: impl Into<String>,
+        start_s: f64,
+        rate_hz: f64,
+        samples: &[f32],
+    ) -> Self {
+        let block = (rate_hz / ENVELOPE_RATE_HZ).round().max(1.0) as usize;
+        let values = samples
+            .chunks(block)
+            .map(|c| (c.iter().map(|v| v * v).sum::<f32>() / c.len() as f32).sqrt())
+            .collect();
+        Signal::uniform(label, start_s, rate_hz / block as f64, values)
     }
 }
 
@@ -223,5 +245,14 @@ mod tests {
     fn uniform_signal_has_its_time_base() {
         let s = Signal::uniform("envelope", 0.5, 100.0, vec![0.0; 3]);
         assert_eq!(s.times_s, [0.5, 0.51, 0.52]);
+    }
+
+    #[test]
+    fn rms_envelope_has_one_level_per_block_at_its_start() {
+        // 1 kHz: blocks of 5 samples; the second block is a square wave of amplitude 0.5.
+        let samples = [[0.0; 5], [0.5, -0.5, 0.5, -0.5, 0.5], [0.0; 5]].concat();
+        let s = Signal::rms_envelope("level", 2.0, 1000.0, &samples);
+        assert_eq!(s.values, [0.0, 0.5, 0.0]);
+        assert_eq!(s.times_s, [2.0, 2.005, 2.01]);
     }
 }
