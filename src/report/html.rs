@@ -11,6 +11,7 @@ use super::{
     describe_offset, format_clock, format_uncertainty_ms, Outcome, Report, StreamInfo, Verdict,
 };
 use crate::error::Result;
+use crate::estimate::face_position::describe_face;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -456,11 +457,22 @@ fn strip_xml_prolog(svg: &str) -> &str {
     }
 }
 
+/// Which face `check` measured, by its place in the picture ("right face (face 1)").
+fn face_note(report: &Report) -> String {
+    let Some(details) = &report.content else { return String::new() };
+    details.face.as_deref().map_or(String::new(), |face| {
+        let face = describe_face(face, details.face_position);
+        format!("<p class=\"note face\">Face measured: {}.</p>", escape(&face))
+    })
+}
+
 fn thumbnail(report: &Report) -> Result<String> {
     let Some(thumb) = report.plots.as_ref().and_then(|p| p.thumbnail.as_ref()) else {
-        return Ok("<figure class=\"thumb\"><h2>Analysed region</h2><p class=\"note\">No frame \
-                   kept in this report.</p></figure>\n"
-            .to_string());
+        return Ok(format!(
+            "<figure class=\"thumb\"><h2>Analysed region</h2>{}<p class=\"note\">No frame \
+             kept in this report.</p></figure>\n",
+            face_note(report)
+        ));
     };
     let png = charts::png_bytes(&thumb.boxed()?)?;
     let mut keys = String::new();
@@ -473,9 +485,10 @@ fn thumbnail(report: &Report) -> Result<String> {
         );
     }
     Ok(format!(
-        "<figure class=\"thumb\"><h2>Analysed region</h2><img alt=\"frame at {} with the analysed \
+        "<figure class=\"thumb\"><h2>Analysed region</h2>{}<img alt=\"frame at {} with the analysed \
          region boxed\" width=\"{}\" height=\"{}\" src=\"data:image/png;base64,{}\">\
          <figcaption>Frame at {}.{}</figcaption></figure>\n",
+        face_note(report),
         format_clock(thumb.time_s),
         thumb.width,
         thumb.height,

@@ -13,7 +13,7 @@
 //! and verdicts.
 
 use crate::error::{Error, Result};
-use crate::media::LumaFrame;
+use crate::media::RgbFrame;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -136,19 +136,19 @@ pub struct Region {
 }
 
 impl Thumbnail {
-    /// A thumbnail from a decoded luma frame (at its analysis size, so that the regions found
-    /// on it need no rescaling).
-    pub fn from_luma(frame: &LumaFrame, regions: Vec<Region>) -> Result<Thumbnail> {
-        let image = image::GrayImage::from_raw(frame.width, frame.height, frame.pixels.clone())
+    /// A thumbnail from a decoded colour frame (see [`crate::media::decode_rgb_frame`]), with
+    /// the regions in that frame's pixels.
+    pub fn from_rgb(frame: &RgbFrame, regions: Vec<Region>) -> Result<Thumbnail> {
+        let image = image::RgbImage::from_raw(frame.width, frame.height, frame.pixels.clone())
             .ok_or_else(|| {
                 Error::Processing(format!(
-                    "thumbnail: {} bytes do not make a {}x{} frame",
+                    "thumbnail: {} bytes do not make a {}x{} RGB frame",
                     frame.pixels.len(),
                     frame.width,
                     frame.height
                 ))
             })?;
-        Thumbnail::from_image(frame.pts_s, &image::DynamicImage::ImageLuma8(image), regions)
+        Thumbnail::from_image(frame.pts_s, &image::DynamicImage::ImageRgb8(image), regions)
     }
 
     /// A thumbnail from any image.
@@ -228,9 +228,9 @@ mod tests {
 
     #[test]
     fn thumbnail_round_trips_through_json_and_draws_its_boxes() {
-        let frame = LumaFrame { pts_s: 1.5, width: 16, height: 12, pixels: vec![100; 16 * 12] };
+        let frame = RgbFrame { pts_s: 1.5, width: 16, height: 12, pixels: vec![100; 16 * 12 * 3] };
         let region = Region { label: "mouth".into(), x: 4, y: 4, width: 8, height: 6 };
-        let thumb = Thumbnail::from_luma(&frame, vec![region]).unwrap();
+        let thumb = Thumbnail::from_rgb(&frame, vec![region]).unwrap();
         let json = serde_json::to_string(&thumb).unwrap();
         let back: Thumbnail = serde_json::from_str(&json).unwrap();
         assert_eq!(back, thumb);
