@@ -74,6 +74,8 @@ fn assert_plots_kept(dir: &Path, name: &str, command: &[&str], labels: [&str; 3]
         assert!(page.contains(section), "{name}: no {section} in the HTML again");
     }
     assert!(!page.contains("Not in this report"), "{name}");
+    // Only check keeps a frame: no empty "Analysed region" box for the others.
+    assert!(!page.contains("Analysed region"), "{name}");
 }
 
 #[test]
@@ -128,6 +130,8 @@ fn compare_and_pattern_keep_their_correlation_and_signal_plots() {
         &["compare", s(&output), "--audio-ref", s(&reference)],
         labels,
     );
+    let page = std::fs::read_to_string(dir.join("output-again.html")).unwrap();
+    assert!(page.contains("Correlation of one window"), "compare's curve is of one window");
 }
 
 #[test]

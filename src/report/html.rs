@@ -8,7 +8,8 @@ use super::charts::{self, profile_colour_hex, Chart};
 use super::output::{file_stems, write_text};
 use super::plots::{to_base64, REGION_COLOURS};
 use super::{
-    describe_offset, format_clock, format_uncertainty_ms, Outcome, Report, StreamInfo, Verdict,
+    describe_offset, format_clock, format_uncertainty_ms, Method, Outcome, Report, StreamInfo,
+    Verdict,
 };
 use crate::error::Result;
 use crate::estimate::face_position::describe_face;
@@ -297,7 +298,10 @@ fn article(report: &Report, id: &str) -> Result<String> {
     }
 
     html.push_str("<section class=\"pair\">\n");
-    html.push_str(&thumbnail(report)?);
+    // Only `check` looks at a region of the picture; the others keep no frame to show.
+    if report.method == Method::Content {
+        html.push_str(&thumbnail(report)?);
+    }
     html.push_str(&media_table(report));
     html.push_str("</section>\n");
 
@@ -386,7 +390,14 @@ fn headline(report: &Report) -> String {
 fn chart_text(report: &Report, chart: Chart) -> (&'static str, String) {
     match chart {
         Chart::Offset => ("Offset over time", offset_caption(report)),
-        Chart::Correlation => ("Whole-clip correlation", correlation_caption(report)),
+        Chart::Correlation => {
+            // compare correlates its most confident window, the others the whole clip.
+            let title = match report.method {
+                Method::Reference => "Correlation of one window",
+                Method::Content | Method::Pattern => "Whole-clip correlation",
+            };
+            (title, correlation_caption(report))
+        }
         Chart::Signals => {
             let labels = report
                 .plots
@@ -589,7 +600,6 @@ fn windows_table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Method;
 
     #[test]
     fn marginal_pass_and_fail_and_an_error_each_have_their_own_colour() {
