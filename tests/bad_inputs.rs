@@ -878,3 +878,42 @@ fn describe_run(args: &[OsString]) -> String {
         .collect();
     words.join(" ")
 }
+
+/// Peak RSS allowed when decoding a file whose packets take [`BIG_FILE_MB`]: well above a
+/// decoder's working memory, well under the file.
+const BIG_FILE_RSS_MB: i64 = 150;
+const BIG_FILE_MB: u64 = 250;
+
+/// Decoding holds no packet it has read: a file of uncompressed video several times the bound
+/// is measured within it. (Reusing one packet for av_read_frame once kept every packet of the
+/// file: 316 MB for this one, 1.4 GB and growing for an hour of 1080p.)
+#[test]
+fn memory_does_not_grow_with_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("raw.nut");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x180:r=50:d=60",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=d=60",
+        "-c:v",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "pcm_s16le",
+        p(&clip),
+    ]);
+    let size_mb = std::fs::metadata(&clip).unwrap().len() / 1_000_000;
+    assert!(size_mb >= BIG_FILE_MB, "the clip is {size_mb} MB");
+    let outcome = run(&args(&["pattern", "analyze", "--quiet", p(&clip)]), dir.path()).unwrap();
+    assert!(
+        outcome.max_rss_mb < BIG_FILE_RSS_MB,
+        "peak RSS {} MB decoding a {size_mb} MB file",
+        outcome.max_rss_mb
+    );
+}

@@ -49,8 +49,10 @@ pub fn decode_rgb_frame(path: &Path, time_s: f64, width: u32, height: u32) -> Re
         false
     };
     let mut found = false;
-    let mut packet = codec::packet::Packet::empty();
     while !found {
+        // A fresh packet each time (see `ffmpeg::decode_input`: av_read_frame keeps the old
+        // buffer otherwise).
+        let mut packet = codec::packet::Packet::empty();
         match packet.read(&mut input) {
             Ok(()) if packet.stream() == stream_index => {
                 // A damaged packet is skipped, as in the analysis.
