@@ -4,8 +4,8 @@ use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::estimate::reference::{
-    align_audio, align_video, curve, AudioAlignOptions, AudioAlignment, Placement,
-    ReferenceDetails, Timelines, VideoAlignOptions, VideoAlignment,
+    align_audio_f64, align_video, audio::to_f64, curve, AudioAlignOptions, AudioAlignment,
+    Placement, ReferenceDetails, Timelines, VideoAlignOptions, VideoAlignment,
 };
 use crate::features::fingerprint::{Fingerprint, FingerprintSink};
 use crate::grade::{grade, GradeOptions};
@@ -191,21 +191,28 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     };
     let health = media::decode(&options.output, &decode, &mut sink)?;
     let output_frames = std::mem::take(&mut sink.frames);
-    let output_audio = sink
+    let mut output_audio = sink
         .audio
         .finish()
         .ok_or_else(|| Error::input(&options.output, "audio stream decoded to no samples"))?;
+    // The alignment works in f64; the f32 samples are kept only for the plots, so that long
+    // audio is held once.
+    let output_f64 = to_f64(&output_audio.samples);
+    if !options.plots {
+        output_audio.samples = Vec::new();
+    }
     // The reference's timeline starts at its file's start, as when FFmpeg muxes it beside a
     // picture (an MP3's first sample is not dated at its trimmed encoder delay).
-    let reference_audio =
+    let mut reference_audio =
         media::decode_external_audio(&options.audio_ref, &audio_options(SampleRate::Hz(rate)))?;
+    let reference_length_s = reference_audio.duration_s();
+    let reference_f64 = to_f64(&reference_audio.samples);
+    if !options.plots {
+        reference_audio.samples = Vec::new();
+    }
 
-    let audio = align_audio(
-        &output_audio.samples,
-        &reference_audio.samples,
-        output_audio.sample_rate,
-        &options.audio,
-    );
+    let audio =
+        align_audio_f64(output_f64, reference_f64, output_audio.sample_rate, &options.audio);
     let video = match &options.video_ref {
         Some(path) => {
             let frames = fingerprints(path, &video_options)?;
@@ -223,7 +230,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
         },
         options.expected,
     );
-    details.set_reference_length(reference_audio.duration_s());
+    details.set_reference_length(reference_length_s);
     details.required = options.require_reference;
 
     let relative_ms = |offset_s: f64| {

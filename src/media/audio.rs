@@ -134,7 +134,10 @@ pub struct AudioCollector {
 impl AudioCollector {
     /// The gathered audio, or `None` if no samples arrived.
     pub fn finish(self) -> Option<Audio> {
-        self.audio.filter(|a| !a.samples.is_empty())
+        let mut audio = self.audio.filter(|a| !a.samples.is_empty())?;
+        // Growth leaves up to half as much again unused; long audio is kept for a while.
+        audio.samples.shrink_to_fit();
+        Some(audio)
     }
 }
 

@@ -9,7 +9,7 @@ pub mod audio;
 pub mod curve;
 pub mod video;
 
-pub use audio::{align_audio, AudioAlignOptions, AudioAlignment};
+pub use audio::{align_audio, align_audio_f64, AudioAlignOptions, AudioAlignment};
 pub use video::{
     align_video, FrameEvent, FrameRateChange, FrozenSpan, VideoAlignOptions, VideoAlignment,
 };
