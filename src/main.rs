@@ -1,5 +1,6 @@
 //! The `avsync` command line: argument parsing and exit codes over the library.
 
+use avsync::batch;
 use avsync::cli::{GradeArgs, OutputArgs};
 use avsync::commands;
 use avsync::config::Config;
@@ -7,8 +8,6 @@ use avsync::error::{Error, EXIT_USAGE};
 use avsync::report::{self, emit, emit_with_details};
 use avsync::safe_write;
 use clap::{Parser, Subcommand};
-use indicatif::ProgressBar;
-use std::io::IsTerminal as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -90,6 +89,20 @@ enum Command {
         reports: Vec<PathBuf>,
         #[command(flatten)]
         grade: GradeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Join the JSON reports of a batch's shards (files, or directories such as
+    /// --report-dir) into one summary and one JUnit file, as they were graded.
+    ///
+    /// Exit code: the worst outcome over all reports.
+    Merge {
+        /// JSON report files, or directories searched for .json and .jsonl files.
+        #[arg(required = true, value_name = "REPORT|DIR")]
+        reports: Vec<PathBuf>,
+        /// Write the summary table to PATH: .csv, .jsonl or .html.
+        #[arg(long, value_name = "PATH")]
+        summary: Option<PathBuf>,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -179,16 +192,13 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(preflight.exit_code())
         }
         Command::Check(args) => {
-            let outputs = args.output_args.options(&config);
+            let mut outputs = args.output_args.options(&config);
             outputs.check()?;
             let grading = args.grade.options(&config)?;
-            let progress = if std::io::stdout().is_terminal() && !outputs.quiet {
-                ProgressBar::new(0)
-            } else {
-                ProgressBar::hidden()
-            };
             let options = args.options(outputs.wants_plots(), &config)?;
-            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
+            let runner = args.batch.runner(&mut outputs)?;
+            let jobs = args.batch.jobs(&args.inputs, commands::check::MANIFEST_COLUMNS)?;
+            let reports = commands::check::run_all(&jobs, &options, &grading, &runner)?;
             for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
                 let message = format!("{}: {}", failed.input.path, failed.reason);
                 eprintln!("avsync: {}", report::escape_control(&message));
@@ -261,6 +271,15 @@ fn run(cli: Cli) -> Result<u8, Error> {
             )?;
             Ok(outcome.exit_code())
         }
+        Command::Merge { reports, summary, output } => {
+            let outputs = output.options(&config);
+            outputs.check()?;
+            if let Some(path) = &summary {
+                batch::summary::check(path)?;
+            }
+            let reports = commands::merge::run(&reports, summary.as_deref())?;
+            Ok(emit(&reports, &outputs)?.exit_code())
+        }
         Command::Report { reports, grade, output } => {
             let outputs = output.options(&config);
             outputs.check()?;
@@ -297,7 +316,9 @@ impl Command {
             }
             Command::Pattern { command: PatternCommand::Generate(_) } => Vec::new(),
             Command::Pattern { command: PatternCommand::Analyze { input, .. } } => vec![input],
-            Command::Report { reports, .. } => reports.iter().map(PathBuf::as_path).collect(),
+            Command::Report { reports, .. } | Command::Merge { reports, .. } => {
+                reports.iter().map(PathBuf::as_path).collect()
+            }
         }
     }
 }
