@@ -185,3 +185,50 @@ fn resume_takes_the_saved_reports_and_measures_the_rest_again() {
         assert_eq!(kept, report["verdict"] != "error", "{report}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_every_finished_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = &common::fixture(CLIPS[0]).path;
+    for i in 0..8 {
+        fs::copy(clip, dir.path().join(format!("clip{i}.mp4"))).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let reports = out.path().join("reports");
+    let summary = out.path().join("summary.csv");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_avsync"))
+        .args(["check", s(dir.path()), "-j", "1", "-q", "--report-dir", s(&reports)])
+        .args(["--summary", s(&summary)])
+        .spawn()
+        .unwrap();
+    // Reports only: a report being written is a hidden temporary file until it is whole.
+    let finished = || {
+        fs::read_dir(&reports).map_or(0, |d| {
+            d.filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
+                .count()
+        })
+    };
+    let started = std::time::Instant::now();
+    while finished() < 2 && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the child we started and have not waited for.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+
+    let saved = finished();
+    assert!((2..8).contains(&saved), "{saved} reports: interrupted after two");
+    let mut reader = csv::Reader::from_path(&summary).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // A row is written just after its report: the interrupt may fall between the two.
+    assert!(rows.len() + 1 >= saved && rows.len() <= saved, "{} rows, {saved} reports", rows.len());
+    for row in &rows {
+        assert!(out.path().join(&row[8]).is_file(), "each row's report is there: {row:?}");
+    }
+    let leftovers = fs::read_dir(out.path()).unwrap().chain(fs::read_dir(&reports).unwrap());
+    assert!(leftovers
+        .map(|e| e.unwrap().file_name())
+        .all(|n| !n.to_string_lossy().starts_with('.')));
+}
