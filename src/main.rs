@@ -209,8 +209,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Compare(args) => {
             let outputs = args.output_args.options(&config);
             outputs.check()?;
-            let report =
-                commands::compare::run(&args.options(&config)?, &args.grade.options(&config)?)?;
+            let options = args.options(outputs.wants_plots(), &config)?;
+            let report = commands::compare::run(&options, &args.grade.options(&config)?)?;
             let outcome = emit_with_details(
                 std::slice::from_ref(&report),
                 &outputs,
@@ -263,7 +263,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Pattern { command: PatternCommand::Analyze { input, grade, output } } => {
             let outputs = output.options(&config);
             outputs.check()?;
-            let report = commands::pattern::analyze(&input, &grade.options(&config)?)?;
+            let grading = grade.options(&config)?;
+            let report = commands::pattern::analyze(&input, &grading, outputs.wants_plots())?;
             let outcome = emit_with_details(
                 std::slice::from_ref(&report),
                 &outputs,

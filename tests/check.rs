@@ -174,6 +174,58 @@ fn a_60_fps_clip_tracked_on_every_other_frame_measures_the_same() {
 }
 
 #[test]
+fn the_thumbnail_is_in_colour_and_the_measured_face_is_named_by_its_place() {
+    // Two faces side by side, tinted: a still copy of the first frame on the left, the
+    // talking one on the right.
+    let clip = talking_sample(0);
+    let pair = work_dir().join("two-faces-colour.mp4");
+    ffmpeg(&[
+        "-i",
+        clip.to_str().unwrap(),
+        "-filter_complex",
+        "[0:v]split[a][b];[a]trim=end_frame=1,loop=loop=-1:size=1,setpts=N/FRAME_RATE/TB[still];\
+         [still][b]hstack=shortest=1,format=rgb24,lutrgb=g=val*0.75:b=val*0.45,format=yuv420p",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "copy",
+        pair.to_str().unwrap(),
+    ]);
+    let png = work_dir().join("two-faces-png");
+    let html = work_dir().join("two-faces.html");
+    let json = work_dir().join("two-faces.json");
+    let (_, stdout, _) = avsync(&[
+        "check",
+        pair.to_str().unwrap(),
+        "--color",
+        "never",
+        "--png",
+        png.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("used: right face (face "), "{stdout}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Face measured: right face (face "), "no face note in the HTML");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_valid(&validator(), &report);
+    assert_eq!(report["content"]["face_position"], "right");
+    assert!(report["content"]["face"].as_str().unwrap().starts_with("face "));
+
+    // The thumbnail was grey: made from the luma the analysis decodes.
+    let thumbnail = image::open(png.join("two-faces-colour-thumbnail.png")).unwrap().to_rgb8();
+    let tinted = thumbnail.pixels().filter(|p| p[0] > 60 && p[0] as i32 - p[2] as i32 > 30);
+    assert!(
+        tinted.count() > (thumbnail.width() * thumbnail.height() / 4) as usize,
+        "the thumbnail is not in colour"
+    );
+}
+
+#[test]
 fn the_text_summary_says_the_offset_in_words() {
     let clip = talking_sample(120);
     let (code, stdout, _) = avsync(&["check", clip.to_str().unwrap(), "--color", "never"]);

@@ -287,7 +287,7 @@ impl FloorCharBoundary for String {
 /// A real report, as `--json` writes it: `pattern analyze` of a generated clip.
 fn saved_report() -> String {
     let clip = &common::fixture("h264_aac_25.mp4").path;
-    let report = avsync::commands::pattern::analyze(clip, &GradeOptions::default()).unwrap();
+    let report = avsync::commands::pattern::analyze(clip, &GradeOptions::default(), false).unwrap();
     serde_json::to_string(&report).unwrap()
 }
 

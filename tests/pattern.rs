@@ -53,7 +53,7 @@ fn ffmpeg(args: &[&str]) {
 }
 
 fn measure(path: &Path) -> Report {
-    let report = analyze(path, &GradeOptions::default())
+    let report = analyze(path, &GradeOptions::default(), true)
         .unwrap_or_else(|e| panic!("analyze {}: {e}", path.display()));
     assert!(report.offset_ms.is_some(), "{}: inconclusive: {}", path.display(), report.reason);
     assert_valid(&validator(), &serde_json::to_value(&report).unwrap());
@@ -351,7 +351,7 @@ fn a_clip_without_flashes_or_beeps_is_inconclusive_with_exit_code_3() {
         "aac",
         path.to_str().unwrap(),
     ]);
-    let report = analyze(&path, &GradeOptions::default()).unwrap();
+    let report = analyze(&path, &GradeOptions::default(), false).unwrap();
     assert_eq!(report.offset_ms, None);
     assert_eq!(report.verdict, Outcome::Inconclusive);
     assert!(report.reason.contains("no flashes"), "{}", report.reason);

@@ -7,16 +7,19 @@
 //! inference overlap on two cores. The models' inputs are sampled straight from the face
 //! region (or, when the detector must search, from the frame); no full frame is ever scaled. Only
 //! the features are kept, so memory does not grow with the clip beyond a few numbers per
-//! frame.
+//! frame. The report's thumbnail is decoded again afterwards, in colour, at the one moment it
+//! shows.
 
 use crate::batch::{BatchArgs, Columns, Job, Runner};
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::estimate::content::{self, Calibration, ContentEstimate, ContentOptions};
+use crate::estimate::face_position::{describe_face, FacePosition};
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{
-    FaceModels, FaceTracker, LipSeries, LumaFrame as _, PixelBox, TrackerConfig,
+    FaceModels, FaceObservation, FaceTracker, FrameFaces, LipSeries, LumaFrame as _, PixelBox,
+    TrackId, TrackerConfig,
 };
 use crate::features::speech::SpeechAnalyzer;
 use crate::grade::{grade, GradeOptions};
@@ -205,7 +208,9 @@ pub fn run_calibrated(
         lip_lead_ms: calibration.as_ref().map_or(population_ms, |c| c.lead_ms(population_ms)),
         ..options.content.clone()
     };
-    let estimate = content::estimate(&measured.audio, &measured.lips, &content_options);
+    let mut estimate = content::estimate(&measured.audio, &measured.lips, &content_options);
+    estimate.details.face_position =
+        estimate.face_track.and_then(|track| measured.places.position(track));
     if let Some(calibration) = &mut calibration {
         calibration.readings(&estimate, population_ms);
     }
@@ -273,11 +278,12 @@ fn warnings(estimate: &ContentEstimate, lips: &LipSeries) -> Vec<String> {
         ));
     }
     if lips.tracks.len() > 1 {
-        warnings.push(match estimate.details.face.as_deref() {
+        let details = &estimate.details;
+        warnings.push(match details.face.as_deref() {
             Some(face) => format!(
-                "{} faces were tracked; the one whose lips match the speech best was used \
-                 ({face})",
-                lips.tracks.len()
+                "{} faces were tracked; the one whose lips match the speech best was used: {}",
+                lips.tracks.len(),
+                describe_face(face, details.face_position)
             ),
             None => format!(
                 "{} faces were tracked; none had a moving mouth to match the speech",
@@ -292,7 +298,9 @@ fn warnings(estimate: &ContentEstimate, lips: &LipSeries) -> Vec<String> {
 pub struct Measured {
     pub audio: AudioFeatures,
     pub lips: LipSeries,
-    /// The frame with the mouth widest open, when plots are asked for.
+    /// Where each face sat in the picture.
+    pub places: FacePlaces,
+    /// The frame with the mouth widest open, in colour, when plots are asked for.
     pub thumbnail: Option<Thumbnail>,
     /// What the decoder met in the clip.
     pub health: MediaHealth,
@@ -336,10 +344,14 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
         let health = media::decode(&path, &decode, &mut sink)?;
         Ok((sink.audio.map(SpeechAnalyzer::finish).transpose()?, health))
     });
-    let tracked = track(frames, models, options.plots);
+    let tracked = track(frames, models);
     let decoded = decoder.join().map_err(|_| Error::Processing("the decoder panicked".into()))?;
     let (own_features, health) = decoded?;
-    let (lips, thumbnail) = tracked?;
+    let (lips, places, moment) = tracked?;
+    let thumbnail = match moment.filter(|_| options.plots) {
+        Some(moment) => Some(moment.thumbnail(input)?),
+        None => None,
+    };
     let audio = match &options.audio_file {
         Some(file) => {
             let audio = media::decode_external_audio(file, &options.audio)?;
@@ -352,7 +364,7 @@ pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Res
     if lips.is_empty() {
         return Err(Error::input(input, "video stream decoded to no frames"));
     }
-    Ok(Measured { audio, lips, thumbnail, health })
+    Ok(Measured { audio, lips, places, thumbnail, health })
 }
 
 /// Tracks faces in the frames as they arrive, with one tracker for the whole clip: it runs
@@ -383,13 +395,12 @@ impl FrameThinning {
 fn track(
     frames: Receiver<LumaFrame>,
     models: &FaceModels,
-    keep_thumbnail: bool,
-) -> Result<(LipSeries, Option<Thumbnail>)> {
+) -> Result<(LipSeries, FacePlaces, Option<ThumbnailMoment>)> {
     let mut tracker = FaceTracker::new(models, TrackerConfig::default())
         .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
     let mut lips = LipSeries::default();
-    // the frame with the widest mouth so far; its thumbnail is made once, at the end
-    let mut widest_frame: Option<LumaFrame> = None;
+    let mut places = FacePlaces::default();
+    let mut moment = None;
     let mut thinning = FrameThinning::default();
     for frame in frames.into_iter().filter(|f| thinning.keep(f.pts_s)) {
         let faces = tracker
@@ -397,40 +408,106 @@ fn track(
             .map_err(|e| Error::Processing(format!("face tracking: {e}")))?;
         let widest_before = lips.widest_mouth;
         lips.push(&faces);
-        if keep_thumbnail && lips.widest_mouth != widest_before {
-            widest_frame = Some(frame);
+        places.push(&faces, frame.width);
+        if let Some(view) = lips.widest_mouth.filter(|_| lips.widest_mouth != widest_before) {
+            let face = faces.faces.iter().find(|f| f.mouth_box == view.mouth_box);
+            moment = face.map(|face| ThumbnailMoment {
+                time_s: frame.pts_s,
+                frame_size: (frame.width, frame.height),
+                face_box: face.face_box,
+                mouth_box: face.mouth_box,
+            });
         }
     }
-    let thumbnail = match (widest_frame, lips.widest_mouth) {
-        (Some(frame), Some(view)) => Some(mouth_thumbnail(&frame, view.mouth_box)?),
-        _ => None,
-    };
-    Ok((lips.finish(), thumbnail))
+    Ok((lips.finish(), places, moment))
 }
 
-/// The frame, at most [`THUMBNAIL_SIDE_PX`] on its longer side, with the mouth box marked.
-fn mouth_thumbnail(frame: &LumaFrame, mouth: PixelBox) -> Result<Thumbnail> {
-    let longest = frame.width.max(frame.height).max(1);
-    let scale = (f64::from(THUMBNAIL_SIDE_PX) / f64::from(longest)).min(1.0);
-    let px = |v: f32| (f64::from(v.max(0.0)) * scale) as u32;
-    let region = Region {
-        label: "mouth".to_string(),
-        x: px(mouth.x_min),
-        y: px(mouth.y_min),
-        width: px(mouth.x_max - mouth.x_min).max(1),
-        height: px(mouth.y_max - mouth.y_min).max(1),
-    };
-    if scale >= 1.0 {
-        return Thumbnail::from_luma(frame, vec![region]);
+/// The moment the report's thumbnail shows: the largest face where its mouth was widest open,
+/// with its boxes in the pixels of the analysed frame.
+#[derive(Clone, Copy, Debug)]
+struct ThumbnailMoment {
+    time_s: f64,
+    frame_size: (u32, u32),
+    face_box: PixelBox,
+    mouth_box: PixelBox,
+}
+
+impl ThumbnailMoment {
+    /// The frame in colour, at most [`THUMBNAIL_SIDE_PX`] on its longer side, with the face and
+    /// mouth boxed. Decoded again from `input` at the media edge: the analysis keeps no
+    /// pictures.
+    fn thumbnail(&self, input: &Path) -> Result<Thumbnail> {
+        let (width, height) = self.frame_size;
+        let scale = (f64::from(THUMBNAIL_SIDE_PX) / f64::from(width.max(height).max(1))).min(1.0);
+        let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+        let frame = media::decode_rgb_frame(input, self.time_s, side(width), side(height))?;
+        let (sx, sy) = (
+            f64::from(frame.width) / f64::from(width),
+            f64::from(frame.height) / f64::from(height),
+        );
+        let region = |label: &str, b: PixelBox| {
+            let px = |v: f32, s: f64| (f64::from(v.max(0.0)) * s) as u32;
+            Region {
+                label: label.to_string(),
+                x: px(b.x_min, sx),
+                y: px(b.y_min, sy),
+                width: px(b.x_max - b.x_min, sx).max(1),
+                height: px(b.y_max - b.y_min, sy).max(1),
+            }
+        };
+        let regions = vec![region("face", self.face_box), region("mouth", self.mouth_box)];
+        Thumbnail::from_rgb(&frame, regions)
     }
-    let image = image::GrayImage::from_raw(frame.width, frame.height, frame.pixels.clone())
-        .ok_or_else(|| Error::Processing("thumbnail: frame buffer of the wrong size".into()))?;
-    let (w, h) = (
-        ((f64::from(frame.width) * scale).round() as u32).max(1),
-        ((f64::from(frame.height) * scale).round() as u32).max(1),
-    );
-    let small = image::imageops::resize(&image, w, h, image::imageops::FilterType::Triangle);
-    Thumbnail::from_image(frame.pts_s, &image::DynamicImage::ImageLuma8(small), vec![region])
+}
+
+/// Where each face sat across the picture, to name the measured one by its place.
+#[derive(Clone, Debug, Default)]
+pub struct FacePlaces {
+    /// Per track: the sum over its frames of its box centre's share of the frame width, and
+    /// the number of those frames.
+    tracks: Vec<(TrackId, f64, usize)>,
+    /// The same for the largest face of each frame.
+    largest: (f64, usize),
+}
+
+impl FacePlaces {
+    /// Adds the faces of one frame `width` pixels wide.
+    fn push(&mut self, frame: &FrameFaces, width: u32) {
+        let share = |face: &FaceObservation| {
+            f64::from(face.face_box.x_min + face.face_box.x_max) / 2.0 / f64::from(width.max(1))
+        };
+        for face in &frame.faces {
+            match self.tracks.iter_mut().find(|t| t.0 == face.track) {
+                Some(track) => {
+                    track.1 += share(face);
+                    track.2 += 1;
+                }
+                None => self.tracks.push((face.track, share(face), 1)),
+            }
+        }
+        // The largest face as the lip series picks it: by eye distance.
+        let largest = frame
+            .faces
+            .iter()
+            .max_by(|a, b| a.lips.eye_distance_px.total_cmp(&b.lips.eye_distance_px));
+        if let Some(face) = largest {
+            self.largest.0 += share(face);
+            self.largest.1 += 1;
+        }
+    }
+
+    /// Where the face of `track` (`None`: the largest face of each frame) sat on average;
+    /// [`FacePosition::Only`] when the clip had one face.
+    pub fn position(&self, track: Option<TrackId>) -> Option<FacePosition> {
+        if self.tracks.len() == 1 {
+            return Some(FacePosition::Only);
+        }
+        let (sum, frames) = match track {
+            Some(id) => self.tracks.iter().find(|t| t.0 == id).map(|t| (t.1, t.2))?,
+            None => self.largest,
+        };
+        (frames > 0).then(|| FacePosition::from_centre(sum / frames as f64))
+    }
 }
 
 /// The content-specific lines printed under the summary line.
@@ -456,7 +533,7 @@ pub fn render_details(report: &Report) -> String {
     let _ = writeln!(
         out,
         "  {}; face in {:.0}% of frames; {:.1} s of speech; {}; lip lead {:.0} ms taken off",
-        d.face.as_deref().unwrap_or("no face used"),
+        d.face.as_deref().map_or("no face used".to_string(), |f| describe_face(f, d.face_position)),
         d.face_share * 100.0,
         d.speech_s,
         content::windows_measured(measured, report.windows.len()),
@@ -518,6 +595,19 @@ mod tests {
         assert_eq!(kept(30.0, 0.0), 120);
         // 50 fps keeps every frame, even with timestamps jittering by half a millisecond.
         assert_eq!(kept(50.0, -0.0005), 120);
+    }
+
+    #[test]
+    fn a_face_is_placed_by_its_mean_centre_and_a_lone_face_is_the_only_one() {
+        // Face 0 on the left for 10 frames, face 1 on the right for 10, the largest face of
+        // each frame mostly in the middle.
+        let places = FacePlaces { tracks: vec![(0, 2.0, 10), (1, 8.0, 10)], largest: (10.0, 20) };
+        assert_eq!(places.position(Some(0)), Some(FacePosition::Left));
+        assert_eq!(places.position(Some(1)), Some(FacePosition::Right));
+        assert_eq!(places.position(None), Some(FacePosition::Centre));
+        assert_eq!(places.position(Some(7)), None);
+        let alone = FacePlaces { tracks: vec![(3, 9.0, 10)], largest: (9.0, 10) };
+        assert_eq!(alone.position(Some(3)), Some(FacePosition::Only));
     }
 
     #[test]

@@ -4,17 +4,20 @@ use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::estimate::reference::{
-    align_audio, align_video, AudioAlignOptions, Placement, ReferenceDetails, Timelines,
-    VideoAlignOptions, VideoAlignment,
+    align_audio, align_video, curve, AudioAlignOptions, AudioAlignment, Placement,
+    ReferenceDetails, Timelines, VideoAlignOptions, VideoAlignment,
 };
 use crate::features::fingerprint::{Fingerprint, FingerprintSink};
 use crate::grade::{grade, GradeOptions};
 use crate::limits;
 use crate::media::{
-    self, AudioOptions, ChannelSelect, DecodeOptions, FrameSize, MediaInfo, SampleRate,
+    self, Audio, AudioOptions, ChannelSelect, DecodeOptions, FrameSize, MediaInfo, SampleRate,
     VideoOptions,
 };
-use crate::report::{describe_offset, Drift, InputSummary, Method, ReasonCode, Report, Window};
+use crate::report::{
+    describe_offset, format_clock, CorrelationCurve, Drift, InputSummary, Method, Plots,
+    ReasonCode, Report, Signal, SignalPair, Window,
+};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -60,6 +63,8 @@ pub struct CompareOptions {
     pub output_channel: ChannelSelect,
     /// The whole reference audio must play in the output (`--require-reference`).
     pub require_reference: bool,
+    /// Keep plot data (correlation curve, audio envelopes) in the report.
+    pub plots: bool,
 }
 
 impl CompareOptions {
@@ -74,6 +79,7 @@ impl CompareOptions {
             output_stream: None,
             output_channel: ChannelSelect::Downmix,
             require_reference: false,
+            plots: false,
         }
     }
 }
@@ -116,8 +122,9 @@ pub struct CompareArgs {
 impl CompareArgs {
     /// The options: the window from the command line, else the config's `analysis.window`,
     /// else 2 s. (`analysis.search_range` does not apply: the whole reference is searched.)
-    /// A config window outside `--window`'s bounds is a usage error.
-    pub fn options(&self, config: &Config) -> Result<CompareOptions> {
+    /// A config window outside `--window`'s bounds is a usage error. `plots` keeps the plot
+    /// data ([`crate::report::OutputOptions::wants_plots`]).
+    pub fn options(&self, plots: bool, config: &Config) -> Result<CompareOptions> {
         let mut options = CompareOptions::new(self.output.clone(), self.audio_ref.clone());
         options.video_ref = self.video_ref.clone();
         options.expected =
@@ -131,6 +138,7 @@ impl CompareArgs {
         options.output_stream = selection.stream;
         options.output_channel = selection.channel;
         options.require_reference = self.require_reference;
+        options.plots = plots;
         Ok(options)
     }
 }
@@ -265,10 +273,54 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
         ));
     }
     report.set_media_health(health);
+    if options.plots {
+        let expected = options.expected;
+        report.plots = Some(plots(&output_audio, &reference_audio, &audio, expected, relative_ms));
+    }
     report.reference = Some(details);
     report.elapsed_s = Some(started.elapsed().as_secs_f64());
     grade(&mut report, grading);
     Ok(report)
+}
+
+/// The plot data: the GCC-PHAT curve of the most confident window, and both audio envelopes
+/// with the reference where it was meant to play in the output, so that the output's audio
+/// moved by the offset lines up with it. `to_report_ms` turns a `t_ref − t_out` into the
+/// report's offset.
+fn plots(
+    output: &Audio,
+    reference: &Audio,
+    alignment: &AudioAlignment,
+    expected: Placement,
+    to_report_ms: impl Fn(f64) -> f64,
+) -> Plots {
+    let correlation = curve::plotted_window(alignment).and_then(|window| {
+        let points = curve::window_curve(&output.samples, &reference.samples, alignment, window)?;
+        let (lags_ms, scores) = points.into_iter().map(|(t, v)| (to_report_ms(t), v)).unzip();
+        Some(CorrelationCurve {
+            label: format!(
+                "GCC-PHAT, output window {}–{}",
+                format_clock(window.out_start_s + output.start_s),
+                format_clock(window.out_end_s + output.start_s)
+            ),
+            lags_ms,
+            scores,
+            peak_ms: window.offset_s.map(&to_report_ms),
+            noise_level: None,
+        })
+    });
+    let rate = f64::from(output.sample_rate);
+    let placed_s = reference.start_s - expected.ref_start_s + expected.output_start_s;
+    let signals = SignalPair {
+        audio: Signal::rms_envelope("output audio loudness", output.start_s, rate, &output.samples),
+        reference: Signal::rms_envelope(
+            "reference audio loudness",
+            placed_s,
+            f64::from(reference.sample_rate),
+            &reference.samples,
+        ),
+    };
+    Plots { correlation, signals: Some(signals), thumbnail: None }
 }
 
 /// Refuses an expected placement outside the files: a reference section that starts past the
@@ -458,15 +510,15 @@ mod tests {
             args.extend_from_slice(extra);
             Compare::try_parse_from(args).unwrap().args
         };
-        assert_eq!(parse(&[]).options(&config).unwrap().audio.window_s, 4.0);
-        assert_eq!(parse(&["--window", "3s"]).options(&config).unwrap().audio.window_s, 3.0);
-        assert_eq!(parse(&[]).options(&Config::default()).unwrap().audio.window_s, 2.0);
-        assert!(parse(&["--require-reference"]).options(&config).unwrap().require_reference);
+        assert_eq!(parse(&[]).options(false, &config).unwrap().audio.window_s, 4.0);
+        assert_eq!(parse(&["--window", "3s"]).options(false, &config).unwrap().audio.window_s, 3.0);
+        assert_eq!(parse(&[]).options(false, &Config::default()).unwrap().audio.window_s, 2.0);
+        assert!(parse(&["--require-reference"]).options(false, &config).unwrap().require_reference);
         // The config's window may suit check (up to 10 min) and still be too long for compare.
         let long = Config::parse("[analysis]\nwindow = \"5min\"\n").unwrap();
-        let err = parse(&[]).options(&long).unwrap_err().to_string();
+        let err = parse(&[]).options(false, &long).unwrap_err().to_string();
         assert!(err.contains("analysis.window") && err.contains("500 ms to 60 s"), "{err}");
-        assert_eq!(parse(&["--window", "3s"]).options(&long).unwrap().audio.window_s, 3.0);
+        assert_eq!(parse(&["--window", "3s"]).options(false, &long).unwrap().audio.window_s, 3.0);
     }
 
     #[test]

@@ -168,7 +168,7 @@ fn measure(path: &Path, verify: &Verify, grading: &GradeOptions) -> Result<Repor
                 FaceModels::shared().map_err(|e| Error::Processing(format!("face models: {e}")))?;
             check::run(path, &models, &check::CheckOptions::default(), grading)
         }
-        Verify::Pattern => pattern::analyze(path, grading),
+        Verify::Pattern => pattern::analyze(path, grading, false),
         Verify::Reference(options) => {
             let options =
                 compare::CompareOptions { output: path.to_path_buf(), ..(**options).clone() };

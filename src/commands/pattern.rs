@@ -4,8 +4,8 @@
 use crate::error::{Error, Result};
 use crate::estimate::pattern::estimate;
 use crate::features::pattern::{
-    find_beeps, find_flashes, read_counter, BeepRecorder, CounterTally, FrameCells, FrameRate,
-    PatternPlan, PatternSpec, PlannedEvent,
+    find_beeps, find_flashes, read_counter, BeepRecorder, BeepRecording, CounterTally,
+    FlashAnalysis, FrameCells, FrameRate, PatternPlan, PatternSpec, PlannedEvent,
 };
 use crate::grade::{grade, GradeOptions};
 use crate::limits;
@@ -14,7 +14,9 @@ use crate::media::{
     self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaSink, SampleRate,
     VideoOptions,
 };
-use crate::report::{describe_offset, escape_control, InputSummary, Method, Report};
+use crate::report::{
+    describe_offset, escape_control, InputSummary, Method, Plots, Report, Signal, SignalPair,
+};
 use crate::units;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -219,8 +221,9 @@ impl MediaSink for PatternSink {
     }
 }
 
-/// Measures a flash/beep clip and grades it.
-pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
+/// Measures a flash/beep clip and grades it; with `plots`, keeps the plot data (the pairing
+/// curve, the beep envelope and the flash luminance) in the report.
+pub fn analyze(path: &Path, grading: &GradeOptions, plots: bool) -> Result<Report> {
     let info = media::probe(path)?;
     if info.analysed_video.is_none() {
         return Err(Error::input(path, "has no video stream: a flash/beep pattern needs both"));
@@ -240,7 +243,8 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
     sink.frames.sort_by(|a, b| a.pts_s.total_cmp(&b.pts_s));
 
     let flashes = find_flashes(&sink.frames);
-    let beeps = find_beeps(&sink.beeps.finish());
+    let recording = sink.beeps.finish();
+    let beeps = find_beeps(&recording);
     let mut measured = estimate(&flashes, &beeps);
     let counters = sink.counters.finish();
     if let Some(stats) = &counters {
@@ -275,9 +279,42 @@ pub fn analyze(path: &Path, grading: &GradeOptions) -> Result<Report> {
     report.reason_code = measured.reason_code;
     report.warnings = measured.warnings;
     report.set_media_health(health);
+    if plots {
+        report.plots = Some(Plots {
+            correlation: measured.details.pairing_curve(report.offset_ms),
+            signals: signals(&recording, &sink.frames, &flashes),
+            thumbnail: None,
+        });
+    }
     report.pattern = Some(measured.details);
     grade(&mut report, grading);
     Ok(report)
+}
+
+/// The beep envelope and the flash region's luminance, each at its own times; `None` when no
+/// region flashes or the track has no audio.
+fn signals(
+    recording: &BeepRecording,
+    frames: &[FrameCells],
+    flashes: &FlashAnalysis,
+) -> Option<SignalPair> {
+    if flashes.luminance.is_empty() || recording.levels.is_empty() {
+        return None;
+    }
+    let levels_hz = f64::from(recording.sample_rate) / recording.block_len as f64;
+    Some(SignalPair {
+        audio: Signal::rms_envelope(
+            "beep loudness",
+            recording.start_s,
+            levels_hz,
+            &recording.levels,
+        ),
+        reference: Signal {
+            label: "flash luminance".to_string(),
+            times_s: frames.iter().map(|f| f.pts_s).collect(),
+            values: flashes.luminance.clone(),
+        },
+    })
 }
 
 /// The pattern details for the terminal, under the summary line.

@@ -26,11 +26,12 @@
 //! Where several faces are tracked, each (and the largest face of each frame, which follows a
 //! speaker across cuts) is tried, and the one whose lips match the audio best is the speaker.
 
+use super::face_position::FacePosition;
 use super::line::{fit_offset_line, LineRules, Z_95};
 use super::significance::median_and_sigma;
 use crate::correlate::{peak, Correlator};
 use crate::features::audio::AudioFeatures;
-use crate::features::face::{LipSample, LipSeries, LipTrack};
+use crate::features::face::{LipSample, LipSeries, LipTrack, TrackId};
 use crate::report::{
     format_against, CorrelationCurve, Drift, ReasonCode, Signal, SignalPair, Window,
 };
@@ -155,6 +156,9 @@ pub struct ContentDetails {
     /// The face matched: "face N" (a tracker id) or "largest face" (the largest face of each
     /// frame); `None` when no face qualified.
     pub face: Option<String>,
+    /// Where the matched face sits in the picture; set by `check`, which sees the face boxes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_position: Option<FacePosition>,
     /// Share of video frames with a face.
     pub face_share: f64,
     /// Seconds of speech in the audio.
@@ -294,6 +298,9 @@ pub struct ContentEstimate {
     /// Why it is inconclusive, as a code; `None` when measured.
     pub reason_code: Option<ReasonCode>,
     pub details: ContentDetails,
+    /// The track matched (`Some(None)`: the largest face of each frame); `None` when no face
+    /// qualified. The caller places it in the picture ([`ContentDetails::face_position`]).
+    pub face_track: Option<Option<TrackId>>,
     /// The whole-clip correlation over candidate offsets (report sign, lead corrected).
     pub curve: Option<CorrelationCurve>,
     /// Speech loudness and mouth opening on the audio's frame times, for the plots.
@@ -358,6 +365,7 @@ pub fn estimate(
         Some(id) => format!("face {id}"),
         None => "largest face".to_string(),
     });
+    out.face_track = Some(track.id);
     out.details.z = Some(whole.z);
     out.details.null_mean = Some(whole.null.mean);
     out.details.null_sd = Some(whole.null.sd);

@@ -17,7 +17,7 @@
 
 use super::line::{fit_offset_line, LineFit, LineRules, Z_95};
 use crate::features::pattern::{BeepAnalysis, CounterStats, FlashAnalysis};
-use crate::report::{Drift, ReasonCode, Window};
+use crate::report::{CorrelationCurve, Drift, ReasonCode, Window};
 use serde::{Deserialize, Serialize};
 
 /// Without a period to go by, a flash and a beep further apart than this are not one event.
@@ -81,6 +81,71 @@ pub struct PatternDetails {
     pub missing_events: Option<usize>,
     /// Dropped and repeated frames, when the frames carry avsync's counter.
     pub frames: Option<CounterStats>,
+}
+
+/// Width (one standard deviation) of the kernel that scores a beep near a candidate offset in
+/// [`PatternDetails::pairing_curve`]: onsets agree to well under a millisecond, so 2 ms draws a
+/// peak a few points wide at the curve's resolution.
+const PAIRING_KERNEL_MS: f64 = 2.0;
+/// Most lags the pairing curve is evaluated at.
+const PAIRING_CURVE_POINTS: usize = 2001;
+/// Most flashes the pairing curve looks at (evenly spread over the clip): enough for a smooth
+/// share, few enough that a day-long clip's curve costs no more than a minute's.
+const PAIRING_CURVE_FLASHES: usize = 2000;
+
+impl PatternDetails {
+    /// The pairing score against candidate offset: for each offset (ms, `> 0` audio early)
+    /// within half a period either way, the share of flashes with a beep at that offset, each
+    /// counted by a Gaussian of width [`PAIRING_KERNEL_MS`] on its distance to the nearest
+    /// beep. A clean pattern gives one peak at the measured offset; a second one near it means
+    /// beeps that could pair either way. `None` without flashes and beeps.
+    pub fn pairing_curve(&self, offset_ms: Option<f64>) -> Option<CorrelationCurve> {
+        let mut flashes: Vec<f64> = self.events.iter().map(|e| e.flash_s).collect();
+        flashes.extend(&self.unpaired_flashes_s);
+        let mut beeps: Vec<f64> = self.events.iter().map(|e| e.beep_s).collect();
+        beeps.extend(&self.unpaired_beeps_s);
+        if flashes.is_empty() || beeps.is_empty() {
+            return None;
+        }
+        flashes.sort_by(f64::total_cmp);
+        beeps.sort_by(f64::total_cmp);
+        let step = flashes.len().div_ceil(PAIRING_CURVE_FLASHES);
+        let flashes: Vec<f64> = flashes.into_iter().step_by(step).collect();
+        let half_span_ms = 1000.0 * self.period_s.map_or(MAX_UNPERIODIC_PAIR_S, |p| p / 2.0);
+        let points = PAIRING_CURVE_POINTS;
+        let lags_ms: Vec<f64> = (0..points)
+            .map(|i| -half_span_ms + 2.0 * half_span_ms * i as f64 / (points - 1) as f64)
+            .collect();
+        let scores = lags_ms
+            .iter()
+            .map(|lag_ms| {
+                let total: f64 = flashes
+                    .iter()
+                    .map(|flash| {
+                        // The beep of an offset `lag` sits at flash − lag.
+                        let distance_ms = 1000.0 * nearest_distance(&beeps, flash - lag_ms / 1e3);
+                        (-0.5 * (distance_ms / PAIRING_KERNEL_MS).powi(2)).exp()
+                    })
+                    .sum();
+                total / flashes.len() as f64
+            })
+            .collect();
+        Some(CorrelationCurve {
+            label: "pairing score: share of flashes with a beep at that offset".to_string(),
+            lags_ms,
+            scores,
+            peak_ms: offset_ms,
+            noise_level: None,
+        })
+    }
+}
+
+/// Distance from `t` to the nearest of `sorted` (not empty).
+fn nearest_distance(sorted: &[f64], t: f64) -> f64 {
+    let i = sorted.partition_point(|&v| v < t);
+    let after = sorted.get(i).map_or(f64::INFINITY, |v| v - t);
+    let before = i.checked_sub(1).map_or(f64::INFINITY, |j| t - sorted[j]);
+    after.min(before)
 }
 
 /// The measurement, ready to go into a report.
@@ -351,6 +416,7 @@ mod tests {
                 .collect(),
             region_share: 1.0,
             contrast: 200.0,
+            luminance: Vec::new(),
         };
         let beeps = BeepAnalysis {
             beeps: beeps
@@ -383,6 +449,29 @@ mod tests {
         assert_eq!(e.confidence, 1.0);
         assert_eq!(e.windows.len(), 30);
         assert_eq!(e.details.missing_events, Some(0));
+    }
+
+    #[test]
+    fn the_pairing_curve_peaks_at_the_offset_within_half_a_period() {
+        // Audio 40 ms late, one stray beep 300 ms after a flash.
+        let flashes: Vec<f64> = (0..10).map(|k| 1.0 + k as f64).collect();
+        let mut beeps: Vec<f64> = flashes.iter().map(|f| f + 0.040).collect();
+        beeps.push(5.3);
+        let (f, b) = analyses(&flashes, &beeps);
+        let e = estimate(&f, &b);
+        let curve = e.details.pairing_curve(e.offset_ms).unwrap();
+        assert_eq!(curve.lags_ms.len(), PAIRING_CURVE_POINTS);
+        assert_eq!((curve.lags_ms[0], curve.lags_ms[PAIRING_CURVE_POINTS - 1]), (-500.0, 500.0));
+        let best =
+            (0..curve.scores.len()).max_by(|&i, &j| curve.scores[i].total_cmp(&curve.scores[j]));
+        let best = best.unwrap();
+        assert!((curve.lags_ms[best] + 40.0).abs() < 0.6, "peak at {} ms", curve.lags_ms[best]);
+        assert!((curve.scores[best] - 1.0).abs() < 0.01);
+        // The stray beep pairs one flash in ten at -300 ms.
+        let at = |ms: f64| curve.scores[((ms + 500.0) / 0.5).round() as usize];
+        assert!((at(-300.0) - 0.1).abs() < 0.01, "{}", at(-300.0));
+        assert!(at(100.0) < 1e-6);
+        assert_eq!(curve.peak_ms, e.offset_ms);
     }
 
     #[test]

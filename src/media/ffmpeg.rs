@@ -410,7 +410,7 @@ fn check_allocation_limits(path: &Path, parameters: &codec::Parameters) -> Resul
 }
 
 /// Opens a decoder for `stream_index` with frame threading and the packet time base set.
-fn open_decoder(
+pub(super) fn open_decoder(
     path: &Path,
     input: &format::context::Input,
     stream_index: usize,

@@ -22,6 +22,7 @@ mod mono_output;
 pub mod mp4;
 mod probe;
 pub mod remux;
+mod still;
 
 pub use audio::{downmix_or_pick, Audio, AudioCollector, ChannelSelect};
 pub use ffmpeg::NO_AUDIO_IN_VIDEO;
@@ -30,6 +31,7 @@ pub use probe::{
     extension_formats, extension_mismatch, probe, AudioStreamInfo, MediaInfo, StreamInfo,
     VideoStreamInfo,
 };
+pub use still::{decode_rgb_frame, RgbFrame};
 
 use crate::error::{Error, Result};
 use std::path::Path;

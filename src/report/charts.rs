@@ -4,7 +4,7 @@
 //! fontconfig or freetype being installed.
 
 use super::output::file_stems;
-use super::{describe_offset, CorrelationCurve, Report, SignalPair};
+use super::{describe_offset, format_uncertainty_ms, CorrelationCurve, Report, SignalPair};
 use crate::error::{Error, Result};
 use crate::grade::DEFAULT_WINDOW_CONFIDENCE;
 use crate::safe_write::write_file;
@@ -266,9 +266,11 @@ fn with_legend<DB: DrawingBackend>(
 fn axis_number(value: &f64) -> String {
     // A tick a rounding error below zero would read "-0".
     let value = &if value.abs() < 1e-9 { 0.0 } else { *value };
-    if value.fract().abs() < 1e-9 {
+    // Ticks such as 0.7 arrive as 0.7000000001 or 0.6999999999: both are one decimal.
+    let whole = |v: f64| (v - v.round()).abs() < 1e-6;
+    if whole(*value) {
         format!("{value:.0}")
-    } else if (value * 10.0).fract().abs() < 1e-6 {
+    } else if whole(value * 10.0) {
         format!("{value:.1}")
     } else {
         format!("{value:.2}")
@@ -398,7 +400,11 @@ fn draw_offset<DB: DrawingBackend>(
                 [(start_s, offset - u), (end_s, offset + u)],
                 OFFSET_LINE.mix(0.15).filled(),
             )))?;
-            legend.add(Mark::Band, OFFSET_LINE.mix(0.25), format!("95% interval ±{u:.0} ms"));
+            legend.add(
+                Mark::Band,
+                OFFSET_LINE.mix(0.25),
+                format!("95% interval ±{}", format_uncertainty_ms(u)),
+            );
         }
         chart.draw_series(LineSeries::new(
             [(start_s, offset), (end_s, offset)],
@@ -542,7 +548,11 @@ fn draw_correlation<DB: DrawingBackend>(
             [(peak - u, y_low), (peak + u, y_high)],
             WINDOW_OUT.mix(0.18).filled(),
         )))?;
-        legend.add(Mark::Band, WINDOW_OUT.mix(0.3), format!("95% interval ±{u:.0} ms"));
+        legend.add(
+            Mark::Band,
+            WINDOW_OUT.mix(0.3),
+            format!("95% interval ±{}", format_uncertainty_ms(u)),
+        );
     }
     if let Some(noise) = curve.noise_level {
         chart.draw_series(DashedLineSeries::new(
@@ -668,6 +678,9 @@ mod tests {
         assert_eq!(axis_number(&-0.0), "0");
         assert_eq!(axis_number(&-20.0), "-20");
         assert_eq!(axis_number(&0.5), "0.5");
+        assert_eq!(axis_number(&0.7999999999999999), "0.8");
+        assert_eq!(axis_number(&0.30000000000000004), "0.3");
+        assert_eq!(axis_number(&0.25), "0.25");
     }
 
     #[test]

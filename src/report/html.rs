@@ -12,6 +12,7 @@ use super::{
     Verdict,
 };
 use crate::error::Result;
+use crate::estimate::face_position::describe_face;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -297,7 +298,10 @@ fn article(report: &Report, id: &str) -> Result<String> {
     }
 
     html.push_str("<section class=\"pair\">\n");
-    html.push_str(&thumbnail(report)?);
+    // Only `check` looks at a region of the picture; the others keep no frame to show.
+    if report.method == Method::Content {
+        html.push_str(&thumbnail(report)?);
+    }
     html.push_str(&media_table(report));
     html.push_str("</section>\n");
 
@@ -325,16 +329,15 @@ fn article(report: &Report, id: &str) -> Result<String> {
 }
 
 /// Why a report lacks its correlation or signal plot, naming what would bring it back.
-fn missing_plots_reason(report: &Report) -> &'static str {
-    match (report.method, report.plots.is_some()) {
-        (Method::Content, false) => {
-            "no plot data was kept: `check` keeps it when run with --html, --png or \
-             --json-plots, and `avsync report` can draw it only from JSON saved with --json-plots"
-        }
-        (Method::Content, true) => "the measurement had nothing to correlate",
-        (Method::Reference, _) => "`compare` keeps no correlation or signal data yet",
-        (Method::Pattern, _) => "`pattern analyze` keeps no correlation or signal data yet",
+fn missing_plots_reason(report: &Report) -> String {
+    if report.plots.is_some() {
+        return "the measurement had nothing to correlate".to_string();
     }
+    format!(
+        "no plot data was kept: `{}` keeps it when run with --html, --png or --json-plots, and \
+         `avsync report` can draw it only from JSON saved with --json-plots",
+        report.method.command()
+    )
 }
 
 fn banner(v: &Verdict, index: usize) -> String {
@@ -387,7 +390,14 @@ fn headline(report: &Report) -> String {
 fn chart_text(report: &Report, chart: Chart) -> (&'static str, String) {
     match chart {
         Chart::Offset => ("Offset over time", offset_caption(report)),
-        Chart::Correlation => ("Whole-clip correlation", correlation_caption(report)),
+        Chart::Correlation => {
+            // compare correlates its most confident window, the others the whole clip.
+            let title = match report.method {
+                Method::Reference => "Correlation of one window",
+                Method::Content | Method::Pattern => "Whole-clip correlation",
+            };
+            (title, correlation_caption(report))
+        }
         Chart::Signals => {
             let labels = report
                 .plots
@@ -458,11 +468,22 @@ fn strip_xml_prolog(svg: &str) -> &str {
     }
 }
 
+/// Which face `check` measured, by its place in the picture ("right face (face 1)").
+fn face_note(report: &Report) -> String {
+    let Some(details) = &report.content else { return String::new() };
+    details.face.as_deref().map_or(String::new(), |face| {
+        let face = describe_face(face, details.face_position);
+        format!("<p class=\"note face\">Face measured: {}.</p>", escape(&face))
+    })
+}
+
 fn thumbnail(report: &Report) -> Result<String> {
     let Some(thumb) = report.plots.as_ref().and_then(|p| p.thumbnail.as_ref()) else {
-        return Ok("<figure class=\"thumb\"><h2>Analysed region</h2><p class=\"note\">No frame \
-                   kept in this report.</p></figure>\n"
-            .to_string());
+        return Ok(format!(
+            "<figure class=\"thumb\"><h2>Analysed region</h2>{}<p class=\"note\">No frame \
+             kept in this report.</p></figure>\n",
+            face_note(report)
+        ));
     };
     let png = charts::png_bytes(&thumb.boxed()?)?;
     let mut keys = String::new();
@@ -475,9 +496,10 @@ fn thumbnail(report: &Report) -> Result<String> {
         );
     }
     Ok(format!(
-        "<figure class=\"thumb\"><h2>Analysed region</h2><img alt=\"frame at {} with the analysed \
+        "<figure class=\"thumb\"><h2>Analysed region</h2>{}<img alt=\"frame at {} with the analysed \
          region boxed\" width=\"{}\" height=\"{}\" src=\"data:image/png;base64,{}\">\
          <figcaption>Frame at {}.{}</figcaption></figure>\n",
+        face_note(report),
         format_clock(thumb.time_s),
         thumb.width,
         thumb.height,
@@ -598,12 +620,13 @@ mod tests {
     fn the_missing_plots_note_names_what_would_bring_them_back() {
         let input = super::super::InputSummary::path_only("clip.mp4");
         let pattern = Report::new(input.clone(), Method::Pattern);
-        assert!(missing_plots_reason(&pattern).contains("pattern analyze"));
+        assert!(missing_plots_reason(&pattern).contains("`pattern analyze` keeps it"));
         // Nothing measured: the captions describe no offset line, drift or peak.
         assert!(!offset_caption(&pattern).contains("drift"));
         assert!(!offset_caption(&pattern).contains("black line"));
         assert!(correlation_caption(&pattern).contains("No peak"));
-        assert!(!missing_plots_reason(&pattern).contains("--json-plots"));
+        let compare = Report::new(input.clone(), Method::Reference);
+        assert!(missing_plots_reason(&compare).contains("`compare` keeps it"));
         let content = Report::new(input, Method::Content);
         assert!(missing_plots_reason(&content).contains("saved with --json-plots"));
     }

@@ -191,6 +191,15 @@ impl Method {
             Method::Pattern => "pattern",
         }
     }
+
+    /// The command that measures this way, as a user types it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Method::Content => "check",
+            Method::Reference => "compare",
+            Method::Pattern => "pattern analyze",
+        }
+    }
 }
 
 /// Drift of 1 ppm (1 µs per s) in ms per minute: 1e-6 × 60 s × 1000 ms/s.

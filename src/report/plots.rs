@@ -6,14 +6,14 @@
 //! | mode | `signals.audio` | `signals.reference` | `correlation` |
 //! |---|---|---|---|
 //! | content (`check`) | predicted lip movement or speech envelope | measured mouth opening | normalised cross-correlation |
-//! | reference (`compare`) | the output's audio envelope | the reference audio envelope | GCC-PHAT |
-//! | pattern | beep envelope | flash luminance | flash/beep pairing |
+//! | reference (`compare`) | the output's audio loudness | the reference's, where it was meant to play | GCC-PHAT of one window |
+//! | pattern | beep loudness | flash luminance | share of flashes with a beep at each offset |
 //!
 //! The offset plot needs no extra data: it is drawn from the report's windows, offset, drift
 //! and verdicts.
 
 use crate::error::{Error, Result};
-use crate::media::LumaFrame;
+use crate::media::RgbFrame;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -72,11 +72,33 @@ where
     Ok(values.into_iter().map(|v| v.unwrap_or_else(|| T::from(f32::NAN))).collect())
 }
 
+/// Rate of the audio envelopes in the signal plots of `compare` and `pattern analyze`: 5 ms
+/// steps place an onset well within a frame, and keep ten minutes of envelope to 120 000
+/// numbers in a saved report.
+pub const ENVELOPE_RATE_HZ: f64 = 200.0;
+
 impl Signal {
     /// A signal sampled at a constant `rate_hz` from `start_s`.
     pub fn uniform(label: impl Into<String>, start_s: f64, rate_hz: f64, values: Vec<f32>) -> Self {
         let times_s = (0..values.len()).map(|i| start_s + i as f64 / rate_hz).collect();
         Signal { label: label.into(), times_s, values }
+    }
+
+    /// The RMS level of `samples` (at `rate_hz`, the first at `start_s`) in blocks of about
+    /// 1 / [`ENVELOPE_RATE_HZ`], each dated at its start. Levels that are themselves the RMS
+    /// of equal blocks give the exact RMS of the longer blocks.
+    pub fn rms_envelope(
+        label: impl Into<String>,
+        start_s: f64,
+        rate_hz: f64,
+        samples: &[f32],
+    ) -> Self {
+        let block = (rate_hz / ENVELOPE_RATE_HZ).round().max(1.0) as usize;
+        let values = samples
+            .chunks(block)
+            .map(|c| (c.iter().map(|v| v * v).sum::<f32>() / c.len() as f32).sqrt())
+            .collect();
+        Signal::uniform(label, start_s, rate_hz / block as f64, values)
     }
 }
 
@@ -114,19 +136,19 @@ pub struct Region {
 }
 
 impl Thumbnail {
-    /// A thumbnail from a decoded luma frame (at its analysis size, so that the regions found
-    /// on it need no rescaling).
-    pub fn from_luma(frame: &LumaFrame, regions: Vec<Region>) -> Result<Thumbnail> {
-        let image = image::GrayImage::from_raw(frame.width, frame.height, frame.pixels.clone())
+    /// A thumbnail from a decoded colour frame (see [`crate::media::decode_rgb_frame`]), with
+    /// the regions in that frame's pixels.
+    pub fn from_rgb(frame: &RgbFrame, regions: Vec<Region>) -> Result<Thumbnail> {
+        let image = image::RgbImage::from_raw(frame.width, frame.height, frame.pixels.clone())
             .ok_or_else(|| {
                 Error::Processing(format!(
-                    "thumbnail: {} bytes do not make a {}x{} frame",
+                    "thumbnail: {} bytes do not make a {}x{} RGB frame",
                     frame.pixels.len(),
                     frame.width,
                     frame.height
                 ))
             })?;
-        Thumbnail::from_image(frame.pts_s, &image::DynamicImage::ImageLuma8(image), regions)
+        Thumbnail::from_image(frame.pts_s, &image::DynamicImage::ImageRgb8(image), regions)
     }
 
     /// A thumbnail from any image.
@@ -206,9 +228,9 @@ mod tests {
 
     #[test]
     fn thumbnail_round_trips_through_json_and_draws_its_boxes() {
-        let frame = LumaFrame { pts_s: 1.5, width: 16, height: 12, pixels: vec![100; 16 * 12] };
+        let frame = RgbFrame { pts_s: 1.5, width: 16, height: 12, pixels: vec![100; 16 * 12 * 3] };
         let region = Region { label: "mouth".into(), x: 4, y: 4, width: 8, height: 6 };
-        let thumb = Thumbnail::from_luma(&frame, vec![region]).unwrap();
+        let thumb = Thumbnail::from_rgb(&frame, vec![region]).unwrap();
         let json = serde_json::to_string(&thumb).unwrap();
         let back: Thumbnail = serde_json::from_str(&json).unwrap();
         assert_eq!(back, thumb);
@@ -223,5 +245,14 @@ mod tests {
     fn uniform_signal_has_its_time_base() {
         let s = Signal::uniform("envelope", 0.5, 100.0, vec![0.0; 3]);
         assert_eq!(s.times_s, [0.5, 0.51, 0.52]);
+    }
+
+    #[test]
+    fn rms_envelope_has_one_level_per_block_at_its_start() {
+        // 1 kHz: blocks of 5 samples; the second block is a square wave of amplitude 0.5.
+        let samples = [[0.0; 5], [0.5, -0.5, 0.5, -0.5, 0.5], [0.0; 5]].concat();
+        let s = Signal::rms_envelope("level", 2.0, 1000.0, &samples);
+        assert_eq!(s.values, [0.0, 0.5, 0.0]);
+        assert_eq!(s.times_s, [2.0, 2.005, 2.01]);
     }
 }

@@ -6,6 +6,7 @@
 //! presentation timelines, relative to where the reference was meant to go, for the report.
 
 pub mod audio;
+pub mod curve;
 pub mod video;
 
 pub use audio::{align_audio, AudioAlignOptions, AudioAlignment};

@@ -70,6 +70,9 @@ pub struct FlashAnalysis {
     pub region_share: f64,
     /// Typical luma step of a flash in the region, 0–255.
     pub contrast: f64,
+    /// Mean luma of the region in every frame, 0–255 (empty when no region flashes): the
+    /// report's flash signal.
+    pub luminance: Vec<f32>,
 }
 
 /// Least luma step (of 255) for a region to count as flashing.
@@ -177,6 +180,7 @@ pub fn find_flashes(frames: &[FrameCells]) -> FlashAnalysis {
         flashes,
         region_share: region.len() as f64 / CELLS as f64,
         contrast: typical_peak - dark,
+        luminance: signal.iter().map(|&v| v as f32).collect(),
     }
 }
 
