@@ -117,12 +117,18 @@ enum PatternCommand {
     Generate(commands::pattern::GenerateArgs),
     /// Measure a flash/beep clip (avsync's own or any other): offset per event, drift, and
     /// dropped or repeated frames.
+    ///
+    /// Exit code 0 pass, 1 fail, 3 inconclusive, 4 error; the worst over all inputs.
     Analyze {
-        input: PathBuf,
+        /// Clips: files, globs, or directories (searched recursively for --ext files).
+        #[arg(required_unless_present = "manifest")]
+        inputs: Vec<PathBuf>,
         #[command(flatten)]
         grade: GradeArgs,
         #[command(flatten)]
         output: OutputArgs,
+        #[command(flatten)]
+        batch: batch::BatchArgs,
     },
 }
 
@@ -199,23 +205,20 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let runner = args.batch.runner(&mut outputs)?;
             let jobs = args.batch.jobs(&args.inputs, commands::check::MANIFEST_COLUMNS)?;
             let reports = commands::check::run_all(&jobs, &options, &grading, &runner)?;
-            for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
-                let message = format!("{}: {}", failed.input.path, failed.reason);
-                eprintln!("avsync: {}", report::escape_control(&message));
-            }
+            print_failures(&reports);
             let outcome = emit_with_details(&reports, &outputs, commands::check::render_details)?;
             Ok(outcome.exit_code())
         }
         Command::Compare(args) => {
-            let outputs = args.output_args.options(&config);
+            let mut outputs = args.output_args.options(&config);
             outputs.check()?;
+            let grading = args.grade.options(&config)?;
             let options = args.options(outputs.wants_plots(), &config)?;
-            let report = commands::compare::run(&options, &args.grade.options(&config)?)?;
-            let outcome = emit_with_details(
-                std::slice::from_ref(&report),
-                &outputs,
-                commands::compare::render_details,
-            )?;
+            let runner = args.batch.runner(&mut outputs)?;
+            let jobs = args.batch.jobs(&args.outputs, commands::compare::MANIFEST_COLUMNS)?;
+            let reports = commands::compare::run_all(&jobs, &args, &options, &grading, &runner)?;
+            print_failures(&reports);
+            let outcome = emit_with_details(&reports, &outputs, commands::compare::render_details)?;
             Ok(outcome.exit_code())
         }
         Command::Fix(args) => {
@@ -260,16 +263,18 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Pattern { command: PatternCommand::Analyze { input, grade, output } } => {
-            let outputs = output.options(&config);
+        Command::Pattern { command: PatternCommand::Analyze { inputs, grade, output, batch } } => {
+            let mut outputs = output.options(&config);
             outputs.check()?;
             let grading = grade.options(&config)?;
-            let report = commands::pattern::analyze(&input, &grading, outputs.wants_plots())?;
-            let outcome = emit_with_details(
-                std::slice::from_ref(&report),
-                &outputs,
-                commands::pattern::render_text,
-            )?;
+            let runner = batch.runner(&mut outputs)?;
+            let jobs = batch.jobs(&inputs, commands::pattern::MANIFEST_COLUMNS)?;
+            let plots = outputs.wants_plots();
+            let reports = runner.run(&jobs, "analysing", |job| {
+                commands::pattern::analyze(&job.input, &job.grading(&grading)?, plots)
+            })?;
+            print_failures(&reports);
+            let outcome = emit_with_details(&reports, &outputs, commands::pattern::render_text)?;
             Ok(outcome.exit_code())
         }
         Command::Merge { reports, summary, output } => {
@@ -305,8 +310,11 @@ impl Command {
                 .chain(args.audio.as_deref())
                 .chain(args.calibrate_with.as_deref())
                 .collect(),
-            Command::Compare(args) => [args.output.as_path(), args.audio_ref.as_path()]
-                .into_iter()
+            Command::Compare(args) => args
+                .outputs
+                .iter()
+                .map(PathBuf::as_path)
+                .chain(args.audio_ref.as_deref())
                 .chain(args.video_ref.as_deref())
                 .collect(),
             Command::Fix(args) => {
@@ -316,11 +324,21 @@ impl Command {
                 std::iter::once(args.audio.as_path()).chain(args.video.as_deref()).collect()
             }
             Command::Pattern { command: PatternCommand::Generate(_) } => Vec::new(),
-            Command::Pattern { command: PatternCommand::Analyze { input, .. } } => vec![input],
+            Command::Pattern { command: PatternCommand::Analyze { inputs, .. } } => {
+                inputs.iter().map(PathBuf::as_path).collect()
+            }
             Command::Report { reports, .. } | Command::Merge { reports, .. } => {
                 reports.iter().map(PathBuf::as_path).collect()
             }
         }
+    }
+}
+
+/// Says on standard error why each failed input of a batch failed (its report says it too).
+fn print_failures(reports: &[report::Report]) {
+    for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
+        let message = format!("{}: {}", failed.input.path, failed.reason);
+        eprintln!("avsync: {}", report::escape_control(&message));
     }
 }
 

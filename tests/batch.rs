@@ -137,14 +137,78 @@ fn a_manifest_row_with_a_bad_path_is_an_error_row_naming_file_and_line() {
     let reason = reports[1]["reason"].as_str().unwrap();
     assert!(reason.starts_with(&format!("{} line 3: ", manifest.display())), "{reason}");
 
-    // A row the manifest cannot hold stops the run before anything is measured: exit 2.
-    fs::write(&manifest, "input,expected_offset_ms\na.mp4,soon\n").unwrap();
-    let (code, _, stderr) = avsync(&["check", "--manifest", s(&manifest)]);
-    assert_eq!(code, 2);
+    // Rows the manifest cannot hold (a wrong type, an unknown column, a bad line) are error
+    // rows naming the file and line; the good row around them is still measured.
+    fs::write(
+        &manifest,
+        format!("input,expected_offset_ms,speed\na.mp4,soon,\n{},,\nb.mp4,,fast\n", s(&clip)),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = avsync(&["check", "--manifest", s(&manifest), "--json", "-"]);
+    assert_eq!(code, 4, "{stdout}{stderr}");
+    let reports: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let reasons: Vec<&str> = reports.iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert!(reasons[0].contains("jobs.csv line 2: expected_offset_ms 'soon' is not a number"));
+    assert_eq!(reports[1]["verdict"], "inconclusive", "{}", reasons[1]);
+    assert!(reasons[2].contains("jobs.csv line 4: unknown column 'speed'"), "{}", reasons[2]);
+    assert!(stderr.contains("line 2: expected_offset_ms 'soon'"), "{stderr}");
+}
+
+/// A flash/beep pattern clip with its audio `offset_ms` early, made by avsync itself.
+fn pattern_clip(dir: &Path, name: &str, offset_ms: &str) -> PathBuf {
+    let path = dir.join(name);
+    let (code, stdout, stderr) = avsync(&[
+        "pattern",
+        "generate",
+        s(&path),
+        "--duration",
+        "4s",
+        "--size",
+        "320x180",
+        "--audio-offset",
+        offset_ms,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    path
+}
+
+#[test]
+fn pattern_analyze_and_compare_take_batches_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let early = pattern_clip(dir.path(), "early.mp4", "40ms");
+    let late = pattern_clip(dir.path(), "late.mp4", "-60ms");
+    let (code, stdout, stderr) =
+        avsync(&["pattern", "analyze", s(dir.path()), "--jobs", "2", "--jsonl", "--json", "-"]);
+    assert_eq!(code, 1, "late by 60 ms fails cinema: {stdout}{stderr}");
+    let mut reports = json_lines(&stdout);
+    reports.sort_by_key(|r| r["input"]["path"].as_str().unwrap().to_string());
+    let offsets: Vec<f64> = reports.iter().map(|r| r["offset_ms"].as_f64().unwrap()).collect();
+    assert!((offsets[0] - 40.0).abs() < 2.0 && (offsets[1] + 60.0).abs() < 2.0, "{offsets:?}");
+
+    // compare: each row its own reference; a row without one is an error row, the rest go on.
+    let reference = dir.path().join("ref.wav");
+    common::ffmpeg(&["-i", s(&early), "-vn", s(&reference)]);
+    let manifest = dir.path().join("pairs.jsonl");
+    fs::write(
+        &manifest,
+        "{\"input\": \"early.mp4\", \"audio_ref\": \"ref.wav\", \"expected_offset_ms\": 0}\n\
+         {\"input\": \"late.mp4\"}\n",
+    )
+    .unwrap();
+    let summary = dir.path().join("summary.jsonl");
+    let (code, stdout, stderr) =
+        avsync(&["compare", "--manifest", s(&manifest), "--summary", s(&summary), "--json", "-"]);
+    assert_eq!(code, 4, "{stdout}{stderr}");
+    let reports: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert!(reports[0]["offset_ms"].as_f64().unwrap().abs() < 1.0, "{}", reports[0]);
     assert!(
-        stderr.contains("jobs.csv line 2: expected_offset_ms 'soon' is not a number"),
-        "{stderr}"
+        reports[1]["reason"].as_str().unwrap().contains("no reference audio"),
+        "{}",
+        reports[1]
     );
+    let rows = json_lines(&fs::read_to_string(&summary).unwrap());
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.iter().filter(|r| r["expected_offset_ms"] == 0.0).count(), 1);
 }
 
 #[test]

@@ -165,7 +165,10 @@ fn has_extension(path: &Path, extensions: &[String]) -> bool {
 /// Reads a manifest: CSV with a header row (`.csv`) or JSON Lines, one object a line
 /// (`.jsonl`, `.ndjson`, `.json`). Each row needs `input`; `columns` are the other fields the
 /// command reads. Relative paths are taken from the manifest's directory, so a manifest
-/// travels with its media. Errors are usage errors naming the file and line.
+/// travels with its media. A row that cannot be read (not JSON, an unknown column, a value
+/// of the wrong type, no input) becomes a job with its problem, so that it is an error row
+/// naming the file and line while the other rows are measured. A manifest that cannot be
+/// read at all, or lists nothing, is an error.
 pub fn read_manifest(path: &Path, columns: Columns) -> Result<Vec<Job>> {
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
     let rows = match ext.as_deref() {
@@ -178,46 +181,69 @@ pub fn read_manifest(path: &Path, columns: Columns) -> Result<Vec<Job>> {
             )))
         }
     };
+    if rows.is_empty() {
+        return Err(Error::usage(format!("{}: the manifest lists no input", path.display())));
+    }
     let base = path.parent().unwrap_or(Path::new(""));
     let jobs = rows
         .into_iter()
         .map(|(line, fields)| {
-            let at = format!("{} line {line}", path.display());
-            job_from_fields(fields, columns, base, &at)
-                .map_err(|problem| Error::usage(format!("{at}: {problem}")))
+            let origin = format!("{} line {line}", path.display());
+            let job = fields.and_then(|fields| job_from_fields(fields, columns, base, &origin));
+            job.unwrap_or_else(|(input, problem)| Job {
+                // A row without a readable input is named by where it is.
+                input: input.unwrap_or_else(|| PathBuf::from(format!("{}:{line}", path.display()))),
+                origin: Some(origin),
+                problem: Some(problem),
+                ..Job::default()
+            })
         })
-        .collect::<Result<Vec<_>>>()?;
-    if jobs.is_empty() {
-        return Err(Error::usage(format!("{}: the manifest lists no input", path.display())));
-    }
+        .collect();
     Ok(jobs)
 }
 
-/// A manifest row: its line number and its non-empty fields by column.
-type Row = (u64, Vec<(String, String)>);
+/// A manifest row's problem: the input, when the row names one, and what is wrong.
+type RowProblem = (Option<PathBuf>, String);
+
+/// A manifest row: its line number and its non-empty fields by column, or why they cannot be
+/// read.
+type Row = (u64, std::result::Result<Vec<(String, String)>, RowProblem>);
 
 fn csv_rows(path: &Path) -> Result<Vec<Row>> {
-    let at = |line: Option<u64>, e: csv::Error| {
-        let line = line.or_else(|| e.position().map(|p| p.line())).unwrap_or(1);
-        Error::usage(format!("{} line {line}: {e}", path.display()))
-    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
+        .flexible(true)
         .from_path(path)
         .map_err(|e| Error::input(path, e.to_string()))?;
-    let headers = reader.headers().map_err(|e| at(Some(1), e))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::usage(format!("{} line 1: {e}", path.display())))?
+        .clone();
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| at(None, e))?;
+        let record = match record {
+            Ok(record) => record,
+            // Bytes that are not UTF-8 spoil one row; reading goes on at the next line.
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                rows.push((line, Err((None, e.to_string()))));
+                continue;
+            }
+        };
         let line = record.position().map_or(0, |p| p.line());
+        if record.len() != headers.len() {
+            let problem = format!("{} fields where the header has {}", record.len(), headers.len());
+            rows.push((line, Err((None, problem))));
+            continue;
+        }
         let fields = headers
             .iter()
             .zip(record.iter())
             .filter(|(_, value)| !value.is_empty())
             .map(|(column, value)| (column.to_string(), value.to_string()))
             .collect();
-        rows.push((line, fields));
+        rows.push((line, Ok(fields)));
     }
     Ok(rows)
 }
@@ -226,66 +252,70 @@ fn json_rows(path: &Path) -> Result<Vec<Row>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, e.to_string()))?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line_number = i as u64 + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let at = |problem: String| {
-            Error::usage(format!("{} line {line_number}: {problem}", path.display()))
-        };
-        let Value::Object(object) =
-            serde_json::from_str(line).map_err(|e| at(format!("not JSON: {e}")))?
-        else {
-            return Err(at("not a JSON object".into()));
-        };
-        let fields = object
-            .into_iter()
-            .filter(|(_, value)| !value.is_null())
-            .map(|(column, value)| match value {
-                Value::String(s) => Ok((column, s)),
-                Value::Number(n) => Ok((column, n.to_string())),
-                other => Err(at(format!("{column} is {other}, not a string or a number"))),
-            })
-            .collect::<Result<_>>()?;
-        rows.push((line_number, fields));
+        rows.push((i as u64 + 1, json_row(line)));
     }
     Ok(rows)
 }
 
+/// One JSON Lines row's fields: strings and numbers (as their text); null is an empty field.
+fn json_row(line: &str) -> std::result::Result<Vec<(String, String)>, RowProblem> {
+    let Value::Object(object) =
+        serde_json::from_str(line).map_err(|e| (None, format!("not JSON: {e}")))?
+    else {
+        return Err((None, "not a JSON object".into()));
+    };
+    let input = object.get("input").and_then(Value::as_str).map(PathBuf::from);
+    object
+        .into_iter()
+        .filter(|(_, value)| !value.is_null())
+        .map(|(column, value)| match value {
+            Value::String(s) => Ok((column, s)),
+            Value::Number(n) => Ok((column, n.to_string())),
+            other => Err((input.clone(), format!("{column} is {other}, not a string or a number"))),
+        })
+        .collect()
+}
+
+/// The job of a row's fields, or the row's problem (with its input when it has one).
 fn job_from_fields(
     fields: Vec<(String, String)>,
     columns: Columns,
     base: &Path,
     origin: &str,
-) -> std::result::Result<Job, String> {
+) -> std::result::Result<Job, RowProblem> {
     let mut job = Job { origin: Some(origin.to_string()), ..Job::default() };
-    let mut input = None;
+    let input = fields.iter().find(|(column, _)| column == "input").map(|(_, v)| base.join(v));
+    let problem = |text: String| (input.clone(), text);
     for (column, value) in fields {
         if column != "input" && !columns.contains(&column.as_str()) {
             let known = std::iter::once("input").chain(columns.iter().copied());
-            return Err(format!(
+            return Err(problem(format!(
                 "unknown column '{column}' (this command reads {})",
                 known.collect::<Vec<_>>().join(", ")
-            ));
+            )));
         }
         match column.as_str() {
-            "input" => input = Some(base.join(value)),
+            "input" => {}
             "audio_ref" => job.audio_ref = Some(base.join(value)),
             "video_ref" => job.video_ref = Some(base.join(value)),
             "target" => job.target = Some(value),
             "profile" => {
-                Profile::parse(&value).map_err(|e| e.to_string())?;
+                Profile::parse(&value).map_err(|e| problem(e.to_string()))?;
                 job.profile = Some(value);
             }
             "expected_offset_ms" => {
                 let ms = value.parse::<f64>().ok().filter(|ms| ms.is_finite());
-                job.expected_offset_ms =
-                    Some(ms.ok_or(format!("expected_offset_ms '{value}' is not a number"))?);
+                job.expected_offset_ms = Some(ms.ok_or_else(|| {
+                    problem(format!("expected_offset_ms '{value}' is not a number"))
+                })?);
             }
             _ => unreachable!("columns lists only the fields above"),
         }
     }
-    job.input = input.ok_or("no input")?;
+    job.input = input.clone().ok_or_else(|| problem("no input".into()))?;
     Ok(job)
 }
 
@@ -347,23 +377,51 @@ mod tests {
         assert_eq!(jobs[1].input, dir.path().join("b, c.mp4"));
         assert_eq!(jobs[1].origin.as_deref(), Some(format!("{} line 3", csv.display()).as_str()));
 
-        fs::write(&csv, "input,expected_offset_ms\na.mp4,1\nb.mp4,soon\n").unwrap();
-        let err = read_manifest(&csv, &["expected_offset_ms"]).unwrap_err().to_string();
-        assert!(err.contains("jobs.csv line 3: expected_offset_ms 'soon'"), "{err}");
+        // A bad row is that row's problem; the rows around it stay jobs.
+        let problems = |jobs: &[Job]| -> Vec<Option<String>> {
+            jobs.iter().map(|j| j.problem.clone()).collect()
+        };
+        fs::write(&csv, "input,expected_offset_ms\na.mp4,1\nb.mp4,soon\nc.mp4,2,3\nd.mp4,4\n")
+            .unwrap();
+        let jobs = read_manifest(&csv, &["expected_offset_ms"]).unwrap();
+        assert_eq!(
+            problems(&jobs),
+            [
+                None,
+                Some("expected_offset_ms 'soon' is not a number".into()),
+                Some("3 fields where the header has 2".into()),
+                None
+            ]
+        );
+        assert_eq!(jobs[1].input, dir.path().join("b.mp4"));
+        assert_eq!(jobs[3].expected_offset_ms, Some(4.0));
         fs::write(&csv, "input,video_ref\na.mp4,v.mp4\n").unwrap();
-        let err = read_manifest(&csv, &["profile"]).unwrap_err().to_string();
-        assert!(err.contains("line 2: unknown column 'video_ref'"), "{err}");
+        let jobs = read_manifest(&csv, &["profile"]).unwrap();
+        let problem = jobs[0].problem.as_deref().unwrap();
+        assert!(problem.contains("unknown column 'video_ref'"), "{problem}");
 
         let jsonl = dir.path().join("jobs.jsonl");
         fs::write(
             &jsonl,
-            "{\"input\": \"a.mp4\", \"audio_ref\": \"a.wav\"}\n\n{\"profile\": \"atsc\"}\n",
+            "{\"input\": \"a.mp4\", \"audio_ref\": \"a.wav\"}\n\n{\"profile\": \"atsc\"}\n\
+             {\"input\": \"b.mp4\", \"profile\": \"nope\"}\n{\"input\": [1]}\nnot json\n",
         )
         .unwrap();
-        let err = read_manifest(&jsonl, &["audio_ref", "profile"]).unwrap_err().to_string();
-        assert!(err.contains("jobs.jsonl line 3: no input"), "{err}");
-        fs::write(&jsonl, "{\"input\": \"a.mp4\", \"profile\": \"nope\"}\n").unwrap();
+        let jobs = read_manifest(&jsonl, &["audio_ref", "profile"]).unwrap();
+        assert_eq!(jobs.len(), 5);
+        assert_eq!(
+            (jobs[0].problem.as_ref(), jobs[0].audio_ref.clone()),
+            (None, Some(dir.path().join("a.wav")))
+        );
+        assert_eq!(jobs[1].problem.as_deref(), Some("no input"));
+        assert_eq!(jobs[1].input, PathBuf::from(format!("{}:3", jsonl.display())));
+        assert_eq!(jobs[1].origin.as_deref(), Some(format!("{} line 3", jsonl.display()).as_str()));
+        assert!(jobs[2].problem.as_deref().unwrap().contains("nope"));
+        assert_eq!(jobs[2].input, dir.path().join("b.mp4"));
+        assert!(jobs[3].problem.as_deref().unwrap().contains("input is [1]"));
+        assert!(jobs[4].problem.as_deref().unwrap().starts_with("not JSON"));
+        fs::write(&jsonl, "\n").unwrap();
         let err = read_manifest(&jsonl, &["profile"]).unwrap_err().to_string();
-        assert!(err.contains("jobs.jsonl line 1:") && err.contains("nope"), "{err}");
+        assert!(err.contains("lists no input"), "{err}");
     }
 }

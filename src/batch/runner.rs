@@ -75,7 +75,10 @@ impl Runner {
                 .map(|(i, job)| {
                     let previous = self.previous(job);
                     let resumed = previous.is_some();
-                    let report = previous.unwrap_or_else(|| run_one(job, &measure));
+                    let report = match previous {
+                        Some(report) => report,
+                        None => run_one(job, &measure)?,
+                    };
                     self.record(&finished, i, job, &report, resumed)?;
                     Ok(report)
                 })
@@ -146,20 +149,27 @@ impl Runner {
     }
 }
 
-/// Measures one job; a failure becomes an error report.
-fn run_one(job: &Job, measure: &impl Fn(&Job) -> Result<Report>) -> Report {
+/// Measures one job; a failure becomes an error report, except a usage error in a job from
+/// the command line: it comes from options that every job shares, so it ends the run (exit 2),
+/// as it would for a single input. A manifest row's usage error (an unknown profile) is that
+/// row's alone.
+fn run_one(job: &Job, measure: &impl Fn(&Job) -> Result<Report>) -> Result<Report> {
     let result = match &job.problem {
         Some(problem) => Err(Error::input(&job.input, problem.clone())),
         None => measure(job),
     };
-    result.unwrap_or_else(|e| {
-        let problem = problem(&e, &job.input);
-        let reason = match &job.origin {
-            Some(origin) => format!("{origin}: {problem}"),
-            None => problem,
-        };
-        Report::error(job.name(), reason)
-    })
+    match (result, &job.origin) {
+        (Ok(report), _) => Ok(report),
+        (Err(e @ Error::Usage(_)), None) => Err(e),
+        (Err(e), origin) => {
+            let problem = problem(&e, &job.input);
+            let reason = match origin {
+                Some(origin) => format!("{origin}: {problem}"),
+                None => problem,
+            };
+            Ok(Report::error(job.name(), reason))
+        }
+    }
 }
 
 /// The problem of an error without the path when it is the input's (the report names the
