@@ -7,6 +7,7 @@
 //! Sign convention everywhere: `offset_ms > 0` means the audio is early (leads the picture),
 //! `< 0` means it is late (ITU-R BT.1359 / EBU).
 
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,5 +1,6 @@
 //! The `avsync` command line: argument parsing and exit codes over the library.
 
+use avsync::batch;
 use avsync::cli::{GradeArgs, OutputArgs};
 use avsync::commands;
 use avsync::config::Config;
@@ -7,8 +8,6 @@ use avsync::error::{Error, EXIT_USAGE};
 use avsync::report::{self, emit, emit_with_details};
 use avsync::safe_write;
 use clap::{Parser, Subcommand};
-use indicatif::ProgressBar;
-use std::io::IsTerminal as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,6 +92,20 @@ enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Join the JSON reports of a batch's shards (files, or directories such as
+    /// --report-dir) into one summary and one JUnit file, as they were graded.
+    ///
+    /// Exit code: the worst outcome over all reports.
+    Merge {
+        /// JSON report files, or directories searched for .json and .jsonl files.
+        #[arg(required = true, value_name = "REPORT|DIR")]
+        reports: Vec<PathBuf>,
+        /// Write the summary table to PATH: .csv, .jsonl or .html.
+        #[arg(long, value_name = "PATH")]
+        summary: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,12 +117,18 @@ enum PatternCommand {
     Generate(commands::pattern::GenerateArgs),
     /// Measure a flash/beep clip (avsync's own or any other): offset per event, drift, and
     /// dropped or repeated frames.
+    ///
+    /// Exit code 0 pass, 1 fail, 3 inconclusive, 4 error; the worst over all inputs.
     Analyze {
-        input: PathBuf,
+        /// Clips: files, globs, or directories (searched recursively for --ext files).
+        #[arg(required_unless_present = "manifest")]
+        inputs: Vec<PathBuf>,
         #[command(flatten)]
         grade: GradeArgs,
         #[command(flatten)]
         output: OutputArgs,
+        #[command(flatten)]
+        batch: batch::BatchArgs,
     },
 }
 
@@ -179,33 +198,27 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(preflight.exit_code())
         }
         Command::Check(args) => {
-            let outputs = args.output_args.options(&config);
+            let mut outputs = args.output_args.options(&config);
             outputs.check()?;
             let grading = args.grade.options(&config)?;
-            let progress = if std::io::stdout().is_terminal() && !outputs.quiet {
-                ProgressBar::new(0)
-            } else {
-                ProgressBar::hidden()
-            };
             let options = args.options(outputs.wants_plots(), &config)?;
-            let reports = commands::check::run_all(&args.inputs, &options, &grading, &progress)?;
-            for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
-                let message = format!("{}: {}", failed.input.path, failed.reason);
-                eprintln!("avsync: {}", report::escape_control(&message));
-            }
+            let runner = args.batch.runner(&mut outputs)?;
+            let jobs = args.batch.jobs(&args.inputs, commands::check::MANIFEST_COLUMNS)?;
+            let reports = commands::check::run_all(&jobs, &options, &grading, &runner)?;
+            print_failures(&reports);
             let outcome = emit_with_details(&reports, &outputs, commands::check::render_details)?;
             Ok(outcome.exit_code())
         }
         Command::Compare(args) => {
-            let outputs = args.output_args.options(&config);
+            let mut outputs = args.output_args.options(&config);
             outputs.check()?;
+            let grading = args.grade.options(&config)?;
             let options = args.options(outputs.wants_plots(), &config)?;
-            let report = commands::compare::run(&options, &args.grade.options(&config)?)?;
-            let outcome = emit_with_details(
-                std::slice::from_ref(&report),
-                &outputs,
-                commands::compare::render_details,
-            )?;
+            let runner = args.batch.runner(&mut outputs)?;
+            let jobs = args.batch.jobs(&args.outputs, commands::compare::MANIFEST_COLUMNS)?;
+            let reports = commands::compare::run_all(&jobs, &args, &options, &grading, &runner)?;
+            print_failures(&reports);
+            let outcome = emit_with_details(&reports, &outputs, commands::compare::render_details)?;
             Ok(outcome.exit_code())
         }
         Command::Fix(args) => {
@@ -250,17 +263,28 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Pattern { command: PatternCommand::Analyze { input, grade, output } } => {
-            let outputs = output.options(&config);
+        Command::Pattern { command: PatternCommand::Analyze { inputs, grade, output, batch } } => {
+            let mut outputs = output.options(&config);
             outputs.check()?;
             let grading = grade.options(&config)?;
-            let report = commands::pattern::analyze(&input, &grading, outputs.wants_plots())?;
-            let outcome = emit_with_details(
-                std::slice::from_ref(&report),
-                &outputs,
-                commands::pattern::render_text,
-            )?;
+            let runner = batch.runner(&mut outputs)?;
+            let jobs = batch.jobs(&inputs, commands::pattern::MANIFEST_COLUMNS)?;
+            let plots = outputs.wants_plots();
+            let reports = runner.run(&jobs, "analysing", |job| {
+                commands::pattern::analyze(&job.input, &job.grading(&grading)?, plots)
+            })?;
+            print_failures(&reports);
+            let outcome = emit_with_details(&reports, &outputs, commands::pattern::render_text)?;
             Ok(outcome.exit_code())
+        }
+        Command::Merge { reports, summary, output } => {
+            let outputs = output.options(&config);
+            outputs.check()?;
+            if let Some(path) = &summary {
+                batch::summary::check(path)?;
+            }
+            let reports = commands::merge::run(&reports, summary.as_deref())?;
+            Ok(emit(&reports, &outputs)?.exit_code())
         }
         Command::Report { reports, grade, output } => {
             let outputs = output.options(&config);
@@ -286,8 +310,11 @@ impl Command {
                 .chain(args.audio.as_deref())
                 .chain(args.calibrate_with.as_deref())
                 .collect(),
-            Command::Compare(args) => [args.output.as_path(), args.audio_ref.as_path()]
-                .into_iter()
+            Command::Compare(args) => args
+                .outputs
+                .iter()
+                .map(PathBuf::as_path)
+                .chain(args.audio_ref.as_deref())
                 .chain(args.video_ref.as_deref())
                 .collect(),
             Command::Fix(args) => {
@@ -297,9 +324,21 @@ impl Command {
                 std::iter::once(args.audio.as_path()).chain(args.video.as_deref()).collect()
             }
             Command::Pattern { command: PatternCommand::Generate(_) } => Vec::new(),
-            Command::Pattern { command: PatternCommand::Analyze { input, .. } } => vec![input],
-            Command::Report { reports, .. } => reports.iter().map(PathBuf::as_path).collect(),
+            Command::Pattern { command: PatternCommand::Analyze { inputs, .. } } => {
+                inputs.iter().map(PathBuf::as_path).collect()
+            }
+            Command::Report { reports, .. } | Command::Merge { reports, .. } => {
+                reports.iter().map(PathBuf::as_path).collect()
+            }
         }
+    }
+}
+
+/// Says on standard error why each failed input of a batch failed (its report says it too).
+fn print_failures(reports: &[report::Report]) {
+    for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
+        let message = format!("{}: {}", failed.input.path, failed.reason);
+        eprintln!("avsync: {}", report::escape_control(&message));
     }
 }
 

@@ -72,7 +72,7 @@ impl Base {
         let dir = tempfile::tempdir().unwrap();
         let mp4 = dir.path().join("base.mp4");
         let d = BASE_DURATION_S.to_string();
-        ffmpeg(&[
+        common::ffmpeg(&[
             "-f",
             "lavfi",
             "-i",
@@ -98,7 +98,7 @@ impl Base {
             p(&mp4),
         ]);
         let wav = dir.path().join("base.wav");
-        ffmpeg(&["-i", p(&mp4), "-vn", "-c:a", "pcm_s16le", p(&wav)]);
+        common::ffmpeg(&["-i", p(&mp4), "-vn", "-c:a", "pcm_s16le", p(&wav)]);
         Base { dir, mp4, wav }
     }
 
@@ -111,7 +111,7 @@ impl Base {
         let out = self.path(name);
         let mut all: Vec<&str> = args.to_vec();
         all.push(p(&out));
-        ffmpeg(&all);
+        common::ffmpeg(&all);
         out
     }
 
@@ -143,15 +143,6 @@ fn shown(path: &Path) -> String {
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-nostdin"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Deterministic noise (xorshift), so that a failure can be reproduced.

@@ -72,15 +72,6 @@ fn speech_wav() -> PathBuf {
     common::repo().join("testdata/generated/speech.wav")
 }
 
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "ffmpeg {args:?}");
-}
-
 fn json_reports(args: &[&str]) -> (i32, Vec<Value>, String) {
     let (code, stdout, stderr) = avsync(&[&["check", "--json", "-"], args].concat());
     let reports: Value =
@@ -122,7 +113,7 @@ fn variable_frame_rate_video_is_timed_by_its_timestamps() {
     // would compress the picture's timeline by about a quarter.
     let clip = talking_sample(-60);
     let vfr = work_dir().join("vfr-60.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         clip.to_str().unwrap(),
         "-vf",
@@ -153,7 +144,7 @@ fn variable_frame_rate_video_is_timed_by_its_timestamps() {
 fn a_60_fps_clip_tracked_on_every_other_frame_measures_the_same() {
     let clip = talking_sample(-60);
     let fast = work_dir().join("fps60-60.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         clip.to_str().unwrap(),
         "-vf",
@@ -179,7 +170,7 @@ fn the_thumbnail_is_in_colour_and_the_measured_face_is_named_by_its_place() {
     // talking one on the right.
     let clip = talking_sample(0);
     let pair = work_dir().join("two-faces-colour.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         clip.to_str().unwrap(),
         "-filter_complex",
@@ -238,7 +229,7 @@ fn the_text_summary_says_the_offset_in_words() {
 fn a_silent_video_is_measured_against_its_audio_file() {
     let clip = talking_sample(0);
     let silent = work_dir().join("silent.mp4");
-    ffmpeg(&["-i", clip.to_str().unwrap(), "-an", "-c", "copy", silent.to_str().unwrap()]);
+    common::ffmpeg(&["-i", clip.to_str().unwrap(), "-an", "-c", "copy", silent.to_str().unwrap()]);
     let silent = silent.to_str().unwrap();
     // Without --audio: an input error, exit 4, one line naming the file.
     let (code, _, stderr) = avsync(&["check", silent]);
@@ -256,7 +247,7 @@ fn a_silent_video_is_measured_against_its_audio_file() {
 fn no_speech_and_no_face_are_inconclusive_with_reasons() {
     let clip = talking_sample(0);
     let muted = work_dir().join("muted.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         clip.to_str().unwrap(),
         "-af",
@@ -266,7 +257,7 @@ fn no_speech_and_no_face_are_inconclusive_with_reasons() {
         muted.to_str().unwrap(),
     ]);
     let faceless = work_dir().join("faceless.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",
@@ -330,7 +321,13 @@ fn lips_that_do_not_follow_the_words_score_low_and_say_where() {
 
     // The same mouth against the speech played backwards: the rhythm of speech, other words.
     let reversed = work_dir().join("reversed.wav");
-    ffmpeg(&["-i", speech_wav().to_str().unwrap(), "-af", "areverse", reversed.to_str().unwrap()]);
+    common::ffmpeg(&[
+        "-i",
+        speech_wav().to_str().unwrap(),
+        "-af",
+        "areverse",
+        reversed.to_str().unwrap(),
+    ]);
     let (code, reports, _) =
         json_reports(&[clip.to_str().unwrap(), "--audio", reversed.to_str().unwrap()]);
     let report = &reports[0];

@@ -2,6 +2,7 @@
 //! FFmpeg's lavfi sources, shifted, resampled, spliced, mixed and re-encoded by ffmpeg and sox.
 //! The truth is what those commands were told to do; every test asserts an error bound.
 
+mod common;
 mod support;
 
 use avsync::commands::compare::{run, CompareOptions};
@@ -38,12 +39,6 @@ fn tool(program: &str, args: &[&str]) {
     );
 }
 
-fn ffmpeg(args: &[&str]) {
-    let mut all = vec!["-v", "error", "-nostdin", "-y"];
-    all.extend_from_slice(args);
-    tool("ffmpeg", &all);
-}
-
 fn s(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
 }
@@ -53,7 +48,7 @@ fn speech(dir: &Path, name: &str, text: &str, voice: &str, rate: u32) -> PathBuf
     let raw = dir.join(format!("{name}-espeak.wav"));
     tool("espeak-ng", &["-v", voice, "-s", "150", "-w", s(&raw), text]);
     let out = dir.join(format!("{name}.wav"));
-    ffmpeg(&["-i", s(&raw), "-ar", &rate.to_string(), "-ac", "1", s(&out)]);
+    common::ffmpeg(&["-i", s(&raw), "-ar", &rate.to_string(), "-ac", "1", s(&out)]);
     out
 }
 
@@ -96,7 +91,7 @@ fn audio_offsets_are_exact_for_whole_fractional_and_large_shifts() {
     for (name, filter, rate, truth_ms) in cases {
         // An MP4 with a picture and AAC audio, as a pipeline would return it.
         let output = dir.path().join(format!("{name}.mp4"));
-        ffmpeg(&[
+        common::ffmpeg(&[
             "-f",
             "lavfi",
             "-i",
@@ -134,10 +129,10 @@ fn mp3_and_m4a_references_agree_with_their_wav() {
         let wav = speech(dir.path(), &format!("ref{rate}"), SENTENCES, "en", rate);
         let mp3 = dir.path().join(format!("ref{rate}.mp3"));
         let m4a = dir.path().join(format!("ref{rate}.m4a"));
-        ffmpeg(&["-i", s(&wav), "-c:a", "libmp3lame", "-b:a", "64k", s(&mp3)]);
-        ffmpeg(&["-i", s(&wav), "-c:a", "aac", "-b:a", "96k", s(&m4a)]);
+        common::ffmpeg(&["-i", s(&wav), "-c:a", "libmp3lame", "-b:a", "64k", s(&mp3)]);
+        common::ffmpeg(&["-i", s(&wav), "-c:a", "aac", "-b:a", "96k", s(&m4a)]);
         let output = dir.path().join(format!("out{rate}.mp4"));
-        ffmpeg(&[
+        common::ffmpeg(&[
             "-f",
             "lavfi",
             "-i",
@@ -198,7 +193,7 @@ fn kling_style_insert_crop_and_mix_are_found() {
     for (original_volume, insert_s, crop_start_s) in cases {
         let output = dir.path().join(format!("kling-{original_volume}-{insert_s}.mp4"));
         let delay_ms = (insert_s * 1000.0) as u32;
-        ffmpeg(&[
+        common::ffmpeg(&[
             "-f",
             "lavfi",
             "-i",
@@ -273,7 +268,7 @@ fn a_truncated_reference_is_warned_about_and_fails_when_required() {
     let dir = tempfile::tempdir().unwrap();
     let reference = speech(dir.path(), "driving", SENTENCES, "en", 16_000);
     let truncated = dir.path().join("truncated.wav");
-    ffmpeg(&["-i", s(&reference), "-af", "atrim=0:4", s(&truncated)]);
+    common::ffmpeg(&["-i", s(&reference), "-af", "atrim=0:4", s(&truncated)]);
     let report = compare(&CompareOptions::new(truncated.clone(), reference.clone()));
     let details = report.reference.as_ref().unwrap();
     let section = details.ref_section_s.unwrap();
@@ -320,7 +315,7 @@ fn cut_and_repeated_audio_are_reported_as_splices() {
     let reference = speech(dir.path(), "ref", SENTENCES, "en", 16_000);
     // Reference 0–4 s, then 5–8 s (1 s cut), then 7.5 s to the end (0.5 s repeated).
     let output = dir.path().join("spliced.wav");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         s(&reference),
         "-filter_complex",
@@ -347,7 +342,7 @@ fn video_alignment_is_frame_exact_on_a_rescaled_reencoded_copy() {
     let audio = speech(dir.path(), "driving", SENTENCES, "en", 16_000);
     let source = dir.path().join("source.mp4");
     // A moving picture whose neighbouring frames differ only a little.
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",
@@ -369,7 +364,7 @@ fn video_alignment_is_frame_exact_on_a_rescaled_reencoded_copy() {
     // The output: frame 50 dropped, frame 120 shown twice, rescaled, a box painted over the
     // lower middle (a repainted mouth), re-encoded, timestamps renumbered; audio 40 ms late.
     let output = dir.path().join("output.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         s(&source),
         "-i",
@@ -421,7 +416,7 @@ fn a_frame_rate_change_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let audio = speech(dir.path(), "driving", SENTENCES, "en", 16_000);
     let source = dir.path().join("source30.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",
@@ -441,7 +436,7 @@ fn a_frame_rate_change_is_reported() {
         s(&source),
     ]);
     let output = dir.path().join("output25.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         s(&source),
         "-vf",
@@ -471,7 +466,7 @@ fn the_command_line_writes_the_plain_fields_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let reference = speech(dir.path(), "driving", SENTENCES, "en", 16_000);
     let output = dir.path().join("inserted.wav");
-    ffmpeg(&["-i", s(&reference), "-af", "adelay=1000:all=1", s(&output)]);
+    common::ffmpeg(&["-i", s(&reference), "-af", "adelay=1000:all=1", s(&output)]);
     let avsync = env!("CARGO_BIN_EXE_avsync");
     let run_cli = |extra: &[&str]| {
         let mut args = vec!["compare", s(&output), "--audio-ref", s(&reference), "--json", "-"];

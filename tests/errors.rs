@@ -19,15 +19,6 @@ fn fails_with_one_line(args: &[&str], named: &Path, says: &str) -> String {
     stderr
 }
 
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-nostdin"])
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "ffmpeg {args:?}");
-}
-
 /// The first `share` of `source`'s bytes, written to `dir/name`.
 fn cut(source: &Path, share: f64, dir: &Path, name: &str) -> PathBuf {
     let bytes = std::fs::read(source).unwrap();
@@ -88,7 +79,7 @@ fn truncated_files_are_reported_whether_the_index_is_at_the_end_or_the_front() {
     fails_to_probe(&index_cut, "truncated");
     // With the index first (faststart) the header survives and declares more than is there.
     let faststart = dir.path().join("faststart.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         source.to_str().unwrap(),
         "-c",
@@ -121,7 +112,7 @@ fn missing_streams_say_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let silent = dir.path().join("silent.mp4");
     let source = fixture("h264_aac_25.mp4").path.to_str().unwrap().to_string();
-    ffmpeg(&["-i", &source, "-an", "-c", "copy", silent.to_str().unwrap()]);
+    common::ffmpeg(&["-i", &source, "-an", "-c", "copy", silent.to_str().unwrap()]);
 
     // Decoding sound from a silent video points to --audio.
     let err = media::decode_audio(&silent, &AudioOptions::default()).unwrap_err();

@@ -3,6 +3,7 @@
 //!
 //! Needs the `ffmpeg` command line (installed with the FFmpeg development libraries).
 
+mod common;
 mod support;
 
 use avsync::commands::pattern::{analyze, generate, GenerateOptions};
@@ -41,15 +42,6 @@ fn make(
     let summary = generate(&options).unwrap_or_else(|e| panic!("generate {name}: {e}"));
     assert!(!summary.events.is_empty());
     output
-}
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .status()
-        .expect("the ffmpeg command line is needed for these tests (apt-get install ffmpeg)");
-    assert!(status.success(), "ffmpeg {args:?} failed");
 }
 
 fn measure(path: &Path) -> Report {
@@ -132,7 +124,7 @@ fn h264_aac_is_within_half_a_millisecond_from_the_generator_and_after_an_ffmpeg_
         AudioCodec::Pcm,
     );
     let reencoded = dir.path().join("reencoded.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         master.to_str().unwrap(),
         "-c:v",
@@ -159,7 +151,7 @@ fn rescaled_quieted_noisy_low_bitrate_copy_is_within_a_millisecond() {
     // The beep is 0.5 peak; −30 dB leaves an RMS of 0.0112. Uniform noise of amplitude a has
     // an RMS of a/√3: 0.00194 puts it 20 dB below the beep.
     let degraded = dir.path().join("degraded.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         master.to_str().unwrap(),
         "-filter_complex",
@@ -207,7 +199,7 @@ fn third_party_full_frame_flash_with_gated_sine_through_h264_aac() {
     // 100 ms each second by an `aevalsrc` square wave, then delayed 40 ms: audio 40 ms late.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clapper.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",
@@ -256,7 +248,7 @@ fn third_party_partial_frame_flash_in_a_corner_with_an_unlocked_tone() {
         "color=c=0x646464:s=320x180:r=30000/1001:d=6,format=gray,\
          geq=lum='if(between(X,W-60,W-21)*between(Y,20,59),100+135*{lit},100)'"
     );
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",
@@ -293,7 +285,7 @@ fn dropped_and_repeated_frames_are_counted() {
     );
     let master = master.to_str().unwrap();
     let dropped = dir.path().join("dropped.mov");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         master,
         "-vf",
@@ -314,7 +306,7 @@ fn dropped_and_repeated_frames_are_counted() {
     assert!((frames.dropped_at_s[0] - 1.68).abs() < 0.001, "{:?}", frames.dropped_at_s);
     assert!(report.warnings.iter().any(|w| w.contains("at 1.680 s")), "{:?}", report.warnings);
     let repeated = dir.path().join("repeated.mov");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-i",
         master,
         "-vf",
@@ -336,7 +328,7 @@ fn dropped_and_repeated_frames_are_counted() {
 fn a_clip_without_flashes_or_beeps_is_inconclusive_with_exit_code_3() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("steady.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",

@@ -15,15 +15,6 @@ fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success(), "ffmpeg {args:?}");
-}
-
 /// Runs a measuring command with `--png DIR --json FILE --json-plots`; checks that every plot
 /// kind is a PNG and is in the JSON with `labels`, and that `avsync report` draws the same
 /// plots again from the JSON, without the "Not in this report" note.
@@ -93,7 +84,7 @@ fn compare_and_pattern_keep_their_correlation_and_signal_plots() {
 
     // Compare: noise that swells and fades, and a clip that plays it 120 ms late.
     let reference = dir.join("reference.wav");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",
@@ -103,7 +94,7 @@ fn compare_and_pattern_keep_their_correlation_and_signal_plots() {
         s(&reference),
     ]);
     let output = dir.join("output.mp4");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",

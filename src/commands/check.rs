@@ -10,6 +10,7 @@
 //! frame. The report's thumbnail is decoded again afterwards, in colour, at the one moment it
 //! shows.
 
+use crate::batch::{BatchArgs, Columns, Job, Runner};
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -31,8 +32,6 @@ use crate::report::{
     describe_offset, format_against, format_clock, format_uncertainty_ms, InputSummary, Method,
     Plots, Region, Report, Thumbnail,
 };
-use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -49,8 +48,9 @@ const LOW_FACE_SHARE: f64 = 0.5;
 /// `check` options.
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Clips of a person (or a lip-sync model's character) talking.
-    #[arg(required = true)]
+    /// Clips of a person (or a lip-sync model's character) talking: files, globs, or
+    /// directories (searched recursively for --ext files).
+    #[arg(required_unless_present = "manifest")]
     pub inputs: Vec<PathBuf>,
     /// Measure the video against this audio file instead of its own track (a silent video and
     /// its driving audio); the file's first sample meets the video's time 0.
@@ -79,7 +79,12 @@ pub struct CheckArgs {
     pub grade: GradeArgs,
     #[command(flatten)]
     pub output_args: OutputArgs,
+    #[command(flatten)]
+    pub batch: BatchArgs,
 }
+
+/// The manifest columns `check` reads besides `input`.
+pub const MANIFEST_COLUMNS: Columns = &["profile", "expected_offset_ms"];
 
 /// What to measure and how.
 #[derive(Clone, Debug, Default)]
@@ -124,14 +129,14 @@ impl CheckArgs {
     }
 }
 
-/// Checks every input, in parallel, with a progress bar on `progress` (hidden when not a
-/// terminal). An input that fails gets an error report; the others go on. An `--audio` file
-/// or a calibration clip that cannot be read fails the run at once, before any decoding.
+/// Checks every job on `runner` (in parallel, each result written as it is ready). An input
+/// that fails gets an error report; the others go on. An `--audio` file or a calibration clip
+/// that cannot be read fails the run at once, before any decoding.
 pub fn run_all(
-    inputs: &[PathBuf],
+    jobs: &[Job],
     options: &CheckOptions,
     grading: &GradeOptions,
-    progress: &ProgressBar,
+    runner: &Runner,
 ) -> Result<Vec<Report>> {
     if let Some(audio) = &options.audio_file {
         media::check_readable_file(audio)?;
@@ -141,27 +146,12 @@ pub fn run_all(
         (Some(clip), Ok(models)) => Some(calibrate(clip, models, options)?),
         _ => None,
     };
-    progress.set_length(inputs.len() as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} checking {pos}/{len} [{elapsed}] {wide_msg}")
-            .expect("valid template"),
-    );
-    progress.enable_steady_tick(std::time::Duration::from_millis(200));
-    let reports = inputs
-        .par_iter()
-        .map(|input| {
-            let report = match &models {
-                Ok(models) => run_calibrated(input, models, options, calibration.clone(), grading),
-                Err(e) => Err(Error::Processing(format!("face models: {e}"))),
-            };
-            progress.inc(1);
-            progress.set_message(input.display().to_string());
-            report
-                .unwrap_or_else(|e| Report::error(input.display().to_string(), problem(&e, input)))
-        })
-        .collect();
-    progress.finish_and_clear();
-    Ok(reports)
+    runner.run(jobs, "checking", |job| match &models {
+        Ok(models) => {
+            run_calibrated(&job.input, models, options, calibration.clone(), &job.grading(grading)?)
+        }
+        Err(e) => Err(Error::Processing(format!("face models: {e}"))),
+    })
 }
 
 /// Measures the lip lead of the speaker in `clip`, a clip known to be in sync.
@@ -187,15 +177,6 @@ pub fn run(
     grading: &GradeOptions,
 ) -> Result<Report> {
     run_calibrated(input, models, options, None, grading)
-}
-
-/// The problem of an error without the path when it is the input's (the report names the
-/// input); an error about another file (`--audio`) keeps that file's name.
-fn problem(error: &Error, input: &Path) -> String {
-    match error {
-        Error::Input { path, problem } if path == input => problem.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// Measures and grades one clip, with the speaker's lip lead from `calibration` when given.

@@ -1,5 +1,6 @@
 //! `avsync compare`: an output measured against the audio (and video) that went into it.
 
+use crate::batch::{BatchArgs, Columns, Job, Runner};
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -87,11 +88,14 @@ impl CompareOptions {
 /// `compare` options.
 #[derive(clap::Args, Debug)]
 pub struct CompareArgs {
-    /// The file that came out of the pipeline.
-    pub output: PathBuf,
-    /// The audio that went in (any audio or video file; its audio track is used).
-    #[arg(long, value_name = "FILE")]
-    pub audio_ref: PathBuf,
+    /// The files that came out of the pipeline: files, globs, or directories (searched
+    /// recursively for --ext files), each compared with the same references.
+    #[arg(value_name = "OUTPUT", required_unless_present = "manifest")]
+    pub outputs: Vec<PathBuf>,
+    /// The audio that went in (any audio or video file; its audio track is used). A
+    /// manifest's `audio_ref` column replaces it for its row.
+    #[arg(long, value_name = "FILE", required_unless_present = "manifest")]
+    pub audio_ref: Option<PathBuf>,
     /// The video that went in.
     #[arg(long, value_name = "FILE")]
     pub video_ref: Option<PathBuf>,
@@ -117,16 +121,21 @@ pub struct CompareArgs {
     pub grade: GradeArgs,
     #[command(flatten)]
     pub output_args: OutputArgs,
+    #[command(flatten)]
+    pub batch: BatchArgs,
 }
 
+/// The manifest columns `compare` reads besides `input`.
+pub const MANIFEST_COLUMNS: Columns = &["audio_ref", "video_ref", "profile", "expected_offset_ms"];
+
 impl CompareArgs {
-    /// The options: the window from the command line, else the config's `analysis.window`,
-    /// else 2 s. (`analysis.search_range` does not apply: the whole reference is searched.)
-    /// A config window outside `--window`'s bounds is a usage error. `plots` keeps the plot
-    /// data ([`crate::report::OutputOptions::wants_plots`]).
+    /// The options shared by every job, their files left for [`CompareOptions::for_job`] to
+    /// fill: the window from the command line, else the config's `analysis.window`, else 2 s.
+    /// (`analysis.search_range` does not apply: the whole reference is searched.) A config
+    /// window outside `--window`'s bounds is a usage error. `plots` keeps the plot data
+    /// ([`crate::report::OutputOptions::wants_plots`]).
     pub fn options(&self, plots: bool, config: &Config) -> Result<CompareOptions> {
-        let mut options = CompareOptions::new(self.output.clone(), self.audio_ref.clone());
-        options.video_ref = self.video_ref.clone();
+        let mut options = CompareOptions::new(PathBuf::new(), PathBuf::new());
         options.expected =
             Placement { output_start_s: self.ref_insert_time, ref_start_s: self.ref_start_time };
         // Checked only when used: a command-line --window overrides a config value that
@@ -141,6 +150,37 @@ impl CompareArgs {
         options.plots = plots;
         Ok(options)
     }
+}
+
+impl CompareOptions {
+    /// These options for one job of a batch: its output, and its manifest row's references in
+    /// place of the command line's.
+    pub fn for_job(&self, job: &Job, args: &CompareArgs) -> Result<CompareOptions> {
+        let audio_ref = job.audio_ref.as_ref().or(args.audio_ref.as_ref()).ok_or_else(|| {
+            Error::input(
+                &job.input,
+                "has no reference audio: give --audio-ref or an audio_ref column",
+            )
+        })?;
+        Ok(CompareOptions {
+            output: job.input.clone(),
+            audio_ref: audio_ref.clone(),
+            video_ref: job.video_ref.clone().or_else(|| args.video_ref.clone()),
+            ..self.clone()
+        })
+    }
+}
+
+/// Compares every job on `runner` (in parallel, each result written as it is ready); a job
+/// that fails gets an error report and the others go on.
+pub fn run_all(
+    jobs: &[Job],
+    args: &CompareArgs,
+    options: &CompareOptions,
+    grading: &GradeOptions,
+    runner: &Runner,
+) -> Result<Vec<Report>> {
+    runner.run(jobs, "comparing", |job| run(&options.for_job(job, args)?, &job.grading(grading)?))
 }
 
 /// Measures and grades the output against its references.

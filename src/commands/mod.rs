@@ -4,6 +4,7 @@
 pub mod check;
 pub mod compare;
 pub mod fix;
+pub mod merge;
 pub mod pattern;
 pub mod plan;
 pub mod preflight;

@@ -21,6 +21,9 @@ use crate::units;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The manifest columns `pattern analyze` reads besides `input`.
+pub const MANIFEST_COLUMNS: crate::batch::Columns = &["profile", "expected_offset_ms"];
+
 /// Longest side of the frames the analysis looks at: the flash grid and the counter strip
 /// are read reliably at this size, and scaling down makes decoding cheap.
 pub const ANALYSIS_LONGEST_SIDE: u32 = 256;

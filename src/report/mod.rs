@@ -13,7 +13,9 @@ mod text;
 pub use html::{render_html_page, write_html};
 pub(crate) use junit::escape as xml_escape;
 pub use junit::render_junit;
-pub use output::{emit, emit_with_details, write_text, ColorChoice, OutputOptions};
+pub use output::{
+    emit, emit_with_details, render_json_line, write_text, ColorChoice, OutputOptions,
+};
 pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};
 pub use text::{
     describe_offset, escape_control, format_against, format_clock, format_uncertainty_ms,

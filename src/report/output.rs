@@ -152,6 +152,10 @@ fn terminal_text(reports: &[Report], color: bool, details: impl Fn(&Report) -> S
 
 /// The JSON text for `reports`: an object for one, an array for several, or JSON lines.
 fn render_json(reports: &[Report], options: &OutputOptions) -> Result<String> {
+    if options.jsonl {
+        let lines = reports.iter().map(|r| render_json_line(r, options.json_plots));
+        return lines.collect();
+    }
     let stripped: Vec<Report>;
     let reports = if options.json_plots || reports.iter().all(|r| r.plots.is_none()) {
         reports
@@ -159,21 +163,26 @@ fn render_json(reports: &[Report], options: &OutputOptions) -> Result<String> {
         stripped = reports.iter().map(|r| Report { plots: None, ..r.clone() }).collect();
         &stripped
     };
-    let failed =
-        |e: serde_json::Error| Error::Processing(format!("cannot serialise the report: {e}"));
-    let text = if options.jsonl {
-        let lines: Vec<String> = reports
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<serde_json::Result<_>>()
-            .map_err(failed)?;
-        lines.join("\n")
-    } else if reports.len() == 1 {
+    let text = if reports.len() == 1 {
         serde_json::to_string_pretty(&reports[0]).map_err(failed)?
     } else {
         serde_json::to_string_pretty(reports).map_err(failed)?
     };
     Ok(text + "\n")
+}
+
+/// One report as a JSON line (with its newline), its plot data kept only with `json_plots`.
+pub fn render_json_line(report: &Report, json_plots: bool) -> Result<String> {
+    let line = if json_plots || report.plots.is_none() {
+        serde_json::to_string(report)
+    } else {
+        serde_json::to_string(&Report { plots: None, ..report.clone() })
+    };
+    Ok(line.map_err(failed)? + "\n")
+}
+
+fn failed(e: serde_json::Error) -> Error {
+    Error::Processing(format!("cannot serialise the report: {e}"))
 }
 
 /// Writes `text` to `path` (through [`crate::safe_write`]: never onto an input, whole or not at

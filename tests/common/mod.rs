@@ -194,6 +194,17 @@ fn loudest_index(samples: &[f32]) -> usize {
     samples.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap().0
 }
 
+/// Runs the ffmpeg command line quietly (no prompt, overwriting), failing the test with
+/// ffmpeg's own message when it fails.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-nostdin"])
+        .args(args)
+        .output()
+        .expect("the ffmpeg command line is needed for these tests (apt-get install ffmpeg)");
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// Runs the avsync binary; returns (exit code, stdout, stderr).
 pub fn avsync(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_avsync")).args(args).output().unwrap();
