@@ -108,6 +108,8 @@ enum Command {
     },
 }
 
+// Parsed once per run: the size of its largest variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum PatternCommand {
     /// Write a flash/beep pattern with a known audio offset and drift.

@@ -882,7 +882,7 @@ const BIG_FILE_MB: u64 = 250;
 fn memory_does_not_grow_with_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("raw.nut");
-    ffmpeg(&[
+    common::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",

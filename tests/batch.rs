@@ -176,7 +176,7 @@ fn pattern_clip(dir: &Path, name: &str, offset_ms: &str) -> PathBuf {
 fn pattern_analyze_and_compare_take_batches_too() {
     let dir = tempfile::tempdir().unwrap();
     let early = pattern_clip(dir.path(), "early.mp4", "40ms");
-    let late = pattern_clip(dir.path(), "late.mp4", "-60ms");
+    pattern_clip(dir.path(), "late.mp4", "-60ms");
     let (code, stdout, stderr) =
         avsync(&["pattern", "analyze", s(dir.path()), "--jobs", "2", "--jsonl", "--json", "-"]);
     assert_eq!(code, 1, "late by 60 ms fails cinema: {stdout}{stderr}");

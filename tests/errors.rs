@@ -5,7 +5,6 @@ mod common;
 use avsync::media::{self, AudioOptions, DecodeOptions, VideoOptions, NO_AUDIO_IN_VIDEO};
 use common::{avsync, fixture};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Runs `avsync ARGS` and checks the error contract; returns stderr.
 fn fails_with_one_line(args: &[&str], named: &Path, says: &str) -> String {

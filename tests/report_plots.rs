@@ -8,7 +8,6 @@ mod support;
 use common::avsync;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use support::schema::{assert_valid, validator};
 
 fn s(path: &Path) -> &str {
