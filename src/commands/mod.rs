@@ -7,5 +7,6 @@ pub mod fix;
 pub mod pattern;
 pub mod plan;
 pub mod preflight;
+pub mod preflight_faces;
 pub mod probe;
 pub mod report;
