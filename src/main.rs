@@ -57,6 +57,16 @@ enum Command {
         /// Print nothing; the exit code tells the outcome.
         #[arg(long, short)]
         quiet: bool,
+        /// kling-api: where in the video the sound goes, in ms (`sound_insert_time`).
+        #[arg(long, value_name = "MS")]
+        sound_insert_time: Option<f64>,
+        /// kling-api: where the cropped sound starts in AUDIO, in ms (`sound_start_time`).
+        #[arg(long, value_name = "MS")]
+        sound_start_time: Option<f64>,
+        /// kling-api: where the cropped sound ends in AUDIO, in ms (`sound_end_time`)
+        /// [default: AUDIO's end].
+        #[arg(long, value_name = "MS")]
+        sound_end_time: Option<f64>,
     },
     /// Measure the lip sync of clips of people talking, with no reference: the speech in the
     /// audio against the lip movement of the talking face.
@@ -182,12 +192,27 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Preflight { video, audio, target, json, junit, quiet } => {
+        Command::Preflight {
+            video,
+            audio,
+            target,
+            json,
+            junit,
+            quiet,
+            sound_insert_time,
+            sound_start_time,
+            sound_end_time,
+        } => {
             let target = commands::preflight::target(&target)?;
             for path in json.iter().chain(&junit).filter(|p| p.as_path() != Path::new("-")) {
                 safe_write::check_output(path)?;
             }
-            let preflight = commands::preflight::run(target, &video, audio.as_deref(), None)?;
+            let placement = commands::preflight_faces::SoundPlacement {
+                insert_ms: sound_insert_time,
+                start_ms: sound_start_time,
+                end_ms: sound_end_time,
+            };
+            let preflight = commands::preflight::run(target, &video, audio.as_deref(), &placement)?;
             if let Some(path) = &json {
                 report::write_text(path, &(to_json(&preflight)? + "\n"))?;
             }

@@ -5,9 +5,8 @@ mod common;
 mod support;
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
 use support::schema::{assert_valid, validator};
 
 /// The sample's mouth is driven by loudness, not by a real speaker: content mode reads it a
@@ -21,50 +20,6 @@ fn avsync(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// A directory for the clips of this test run.
-fn work_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
-}
-
-/// A talking sample with the audio `offset_ms` early (`< 0`: late), made by the example that
-/// `cargo test` builds beside the binary.
-fn talking_sample(offset_ms: i32) -> PathBuf {
-    talking_sample_with_lead(offset_ms, None)
-}
-
-/// [`talking_sample`] whose mouth leads its sound by `lip_lead_ms` (default: the population
-/// lead content mode assumes).
-fn talking_sample_with_lead(offset_ms: i32, lip_lead_ms: Option<i32>) -> PathBuf {
-    common::fixtures(); // speech.wav
-                        // Tests run in parallel: one makes a sample while the others that want it wait.
-    static MAKING: Mutex<()> = Mutex::new(());
-    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
-    let lead = lip_lead_ms.map_or(String::new(), |ms| format!("-lead{ms}"));
-    let out = work_dir().join(format!("talking{offset_ms:+}{lead}.mp4"));
-    if !out.exists() {
-        let bin = Path::new(env!("CARGO_BIN_EXE_avsync"))
-            .with_file_name("examples")
-            .join("talking_sample");
-        assert!(
-            bin.exists(),
-            "{} is missing: a plain `cargo test` builds the examples; with --test, run `cargo \
-             build --example talking_sample` first",
-            bin.display()
-        );
-        let status = Command::new(&bin)
-            .arg(&out)
-            .arg(format!("--offset-ms={offset_ms}"))
-            .args(lip_lead_ms.map(|ms| format!("--lip-lead-ms={ms}")))
-            .current_dir(common::repo())
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "talking_sample failed");
-    }
-    out
 }
 
 fn speech_wav() -> PathBuf {
@@ -85,7 +40,7 @@ fn json_reports(args: &[&str]) -> (i32, Vec<Value>, String) {
 fn known_offsets_of_the_talking_sample_are_measured_and_graded() {
     // (offset, exit code under broadcast +30/-90, exit code under cinema ±22)
     for (offset_ms, broadcast_exit, cinema_exit) in [(0, 0, 0), (120, 1, 1), (-60, 0, 1)] {
-        let clip = talking_sample(offset_ms);
+        let clip = common::talking_sample(offset_ms);
         let path = clip.to_str().unwrap();
         let (code, reports, _) = json_reports(&[path]);
         let report = &reports[0];
@@ -111,8 +66,8 @@ fn variable_frame_rate_video_is_timed_by_its_timestamps() {
     // Frames dropped in an irregular pattern, the rest keeping their presentation times: the
     // frame intervals vary between one and three periods. Counting frames at a nominal rate
     // would compress the picture's timeline by about a quarter.
-    let clip = talking_sample(-60);
-    let vfr = work_dir().join("vfr-60.mp4");
+    let clip = common::talking_sample(-60);
+    let vfr = common::work_dir().join("vfr-60.mp4");
     common::ffmpeg(&[
         "-i",
         clip.to_str().unwrap(),
@@ -142,8 +97,8 @@ fn variable_frame_rate_video_is_timed_by_its_timestamps() {
 
 #[test]
 fn a_60_fps_clip_tracked_on_every_other_frame_measures_the_same() {
-    let clip = talking_sample(-60);
-    let fast = work_dir().join("fps60-60.mp4");
+    let clip = common::talking_sample(-60);
+    let fast = common::work_dir().join("fps60-60.mp4");
     common::ffmpeg(&[
         "-i",
         clip.to_str().unwrap(),
@@ -168,8 +123,8 @@ fn a_60_fps_clip_tracked_on_every_other_frame_measures_the_same() {
 fn the_thumbnail_is_in_colour_and_the_measured_face_is_named_by_its_place() {
     // Two faces side by side, tinted: a still copy of the first frame on the left, the
     // talking one on the right.
-    let clip = talking_sample(0);
-    let pair = work_dir().join("two-faces-colour.mp4");
+    let clip = common::talking_sample(0);
+    let pair = common::work_dir().join("two-faces-colour.mp4");
     common::ffmpeg(&[
         "-i",
         clip.to_str().unwrap(),
@@ -184,9 +139,9 @@ fn the_thumbnail_is_in_colour_and_the_measured_face_is_named_by_its_place() {
         "copy",
         pair.to_str().unwrap(),
     ]);
-    let png = work_dir().join("two-faces-png");
-    let html = work_dir().join("two-faces.html");
-    let json = work_dir().join("two-faces.json");
+    let png = common::work_dir().join("two-faces-png");
+    let html = common::work_dir().join("two-faces.html");
+    let json = common::work_dir().join("two-faces.json");
     let (_, stdout, _) = avsync(&[
         "check",
         pair.to_str().unwrap(),
@@ -218,7 +173,7 @@ fn the_thumbnail_is_in_colour_and_the_measured_face_is_named_by_its_place() {
 
 #[test]
 fn the_text_summary_says_the_offset_in_words() {
-    let clip = talking_sample(120);
+    let clip = common::talking_sample(120);
     let (code, stdout, _) = avsync(&["check", clip.to_str().unwrap(), "--color", "never"]);
     assert_eq!(code, 1);
     assert!(stdout.contains("early"), "{stdout}");
@@ -227,8 +182,8 @@ fn the_text_summary_says_the_offset_in_words() {
 
 #[test]
 fn a_silent_video_is_measured_against_its_audio_file() {
-    let clip = talking_sample(0);
-    let silent = work_dir().join("silent.mp4");
+    let clip = common::talking_sample(0);
+    let silent = common::work_dir().join("silent.mp4");
     common::ffmpeg(&["-i", clip.to_str().unwrap(), "-an", "-c", "copy", silent.to_str().unwrap()]);
     let silent = silent.to_str().unwrap();
     // Without --audio: an input error, exit 4, one line naming the file.
@@ -245,8 +200,8 @@ fn a_silent_video_is_measured_against_its_audio_file() {
 
 #[test]
 fn no_speech_and_no_face_are_inconclusive_with_reasons() {
-    let clip = talking_sample(0);
-    let muted = work_dir().join("muted.mp4");
+    let clip = common::talking_sample(0);
+    let muted = common::work_dir().join("muted.mp4");
     common::ffmpeg(&[
         "-i",
         clip.to_str().unwrap(),
@@ -256,7 +211,7 @@ fn no_speech_and_no_face_are_inconclusive_with_reasons() {
         "copy",
         muted.to_str().unwrap(),
     ]);
-    let faceless = work_dir().join("faceless.mp4");
+    let faceless = common::work_dir().join("faceless.mp4");
     common::ffmpeg(&[
         "-f",
         "lavfi",
@@ -283,8 +238,8 @@ fn no_speech_and_no_face_are_inconclusive_with_reasons() {
 
 #[test]
 fn several_inputs_give_one_report_each_and_the_worst_exit_code() {
-    let good = talking_sample(0);
-    let missing = work_dir().join("missing.mp4");
+    let good = common::talking_sample(0);
+    let missing = common::work_dir().join("missing.mp4");
     let speech = speech_wav();
     let (code, reports, stderr) = json_reports(&[
         good.to_str().unwrap(),
@@ -313,14 +268,14 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn lips_that_do_not_follow_the_words_score_low_and_say_where() {
-    let clip = talking_sample(0);
+    let clip = common::talking_sample(0);
     let (_, reports, _) = json_reports(&[clip.to_str().unwrap()]);
     let matched = reports[0]["content"]["match_score"].as_f64().unwrap();
     assert!(matched > 75.0, "in-sync sample scored {matched}");
     assert!(reports[0]["windows"].as_array().unwrap().iter().all(|w| w["match_score"].is_number()));
 
     // The same mouth against the speech played backwards: the rhythm of speech, other words.
-    let reversed = work_dir().join("reversed.wav");
+    let reversed = common::work_dir().join("reversed.wav");
     common::ffmpeg(&[
         "-i",
         speech_wav().to_str().unwrap(),
@@ -349,10 +304,10 @@ fn a_speakers_own_lip_lead_from_an_in_sync_clip_calibrates_the_reading() {
     // calibration a clip 120 ms early reads about 90 ms less.
     const LEAD_MS: i32 = 150;
     let population_ms = avsync::estimate::content::SPEECH_LIP_LEAD_MS;
-    let in_sync = talking_sample_with_lead(0, Some(LEAD_MS));
-    let shifted = talking_sample_with_lead(120, Some(LEAD_MS));
+    let in_sync = common::talking_sample_with_lead(0, Some(LEAD_MS));
+    let shifted = common::talking_sample_with_lead(120, Some(LEAD_MS));
     // One run: the JSON report to a file, the text to stdout.
-    let json = work_dir().join("calibrated.json");
+    let json = common::work_dir().join("calibrated.json");
     let (code, text, stderr) = avsync(&[
         "check",
         "--json",

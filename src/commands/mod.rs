@@ -8,5 +8,6 @@ pub mod merge;
 pub mod pattern;
 pub mod plan;
 pub mod preflight;
+pub mod preflight_faces;
 pub mod probe;
 pub mod report;

@@ -6,7 +6,9 @@
 //! is judged by the file's content (an MP4 renamed `.mov` is an MP4), and a disagreement with
 //! the extension is pointed out.
 
+use super::preflight_faces::{self, SoundPlacement};
 use crate::error::{Error, Result};
+use crate::features::face::FaceAppearance;
 use crate::media::{self, MediaInfo};
 use crate::report::{escape_control, xml_escape};
 use serde::Serialize;
@@ -54,6 +56,9 @@ pub struct Target {
     pub audio: Option<Limits>,
     /// The video must show a clear frontal face.
     pub frontal_face: bool,
+    /// The sound is placed by `sound_insert_time`, `sound_start_time` and `sound_end_time`
+    /// (the Kling API), with the rules of [`preflight_faces::sound_rules`].
+    pub sound_placement: bool,
 }
 
 /// The services, from their published API limits.
@@ -77,6 +82,7 @@ pub const TARGETS: &[Target] = &[
             ..Limits::NONE
         }),
         frontal_face: false,
+        sound_placement: false,
     },
     Target {
         name: "kling-api",
@@ -97,6 +103,7 @@ pub const TARGETS: &[Target] = &[
             ..Limits::NONE
         }),
         frontal_face: false,
+        sound_placement: true,
     },
     Target {
         name: "useapi",
@@ -104,6 +111,7 @@ pub const TARGETS: &[Target] = &[
         video: Limits { max_duration_s: Some(60.0), ..Limits::NONE },
         audio: None,
         frontal_face: true,
+        sound_placement: false,
     },
 ];
 
@@ -113,12 +121,6 @@ pub fn target(name: &str) -> Result<&'static Target> {
         let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
         Error::usage(format!("unknown target '{name}': use one of {}", names.join(", ")))
     })
-}
-
-/// Judges whether a video shows a clear frontal face. The face detector implements it; until
-/// one is passed to [`run`], the rule is reported as not checked.
-pub trait FaceCheck {
-    fn frontal_face(&self, video: &Path) -> Result<RuleCheck>;
 }
 
 /// The outcome of one rule on a measured value.
@@ -131,7 +133,7 @@ pub struct RuleCheck {
     /// rule).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
-    /// The unit of `value`: `s`, `bytes` or `px`.
+    /// The unit of `value`: `s`, `bytes`, `px` or `share` (0–1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,7 +153,8 @@ pub enum Status {
 pub struct Rule {
     /// `video` or `audio`.
     pub input: &'static str,
-    /// `format`, `size`, `duration`, `width`, `height`, `fits_video` or `frontal_face`.
+    /// `format`, `size`, `duration`, `width`, `height`, `fits_video`, `frontal_face`, or with a
+    /// sound placement `sound_crop`, `insert_range` and `face_overlap`.
     pub rule: &'static str,
     /// The limit in words, e.g. `2–10 s`.
     pub limit: String,
@@ -173,6 +176,9 @@ pub struct Preflight {
     pub description: &'static str,
     pub video: String,
     pub audio: Option<String>,
+    /// The faces found, most seen first, when a rule needed them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faces: Option<Vec<FaceAppearance>>,
     pub rules: Vec<Rule>,
     /// `pass` when no rule failed, `fail` otherwise.
     pub verdict: Status,
@@ -185,13 +191,21 @@ impl Preflight {
     }
 }
 
-/// Checks `video` (and `audio`, when given) against `target`.
+/// Checks `video` (and `audio`, when given) against `target`; the face tracker runs when a
+/// rule needs the faces.
 pub fn run(
     target: &'static Target,
     video: &Path,
     audio: Option<&Path>,
-    face: Option<&dyn FaceCheck>,
+    placement: &SoundPlacement,
 ) -> Result<Preflight> {
+    if placement.is_given() && !target.sound_placement {
+        return Err(Error::usage(format!(
+            "--sound-insert-time, --sound-start-time and --sound-end-time are the Kling API's \
+             (target kling-api), not {}'s",
+            target.name
+        )));
+    }
     // Both inputs are checked before either is used, so that an error names the right file.
     let video_info = media::probe(video)?;
     if let Some(path) = audio {
@@ -227,21 +241,36 @@ pub fn run(
         rule: "fits_video",
         limit: "no longer than the video".to_string(),
         check: match &audio_info {
+            // The service plays only the cropped sound, placed as the rules below check.
+            Some(_) if placement.is_given() => not_checked("the sound placement's rules apply"),
             Some(info) => fits_video(info, &video_info),
             None => not_checked("no AUDIO given"),
         },
     });
+    let faces = if target.frontal_face || placement.is_given() {
+        Some(preflight_faces::find_faces(video)?)
+    } else {
+        None
+    };
     if target.frontal_face {
-        let check = match face {
-            Some(face) => face.frontal_face(video)?,
-            None => not_checked("needs the face detector"),
-        };
         rules.push(Rule {
             input: "video",
             rule: "frontal_face",
             limit: "a clear frontal face".to_string(),
-            check,
+            check: preflight_faces::frontal_face(faces.as_deref().unwrap_or_default()),
         });
+    }
+    if placement.is_given() {
+        let video_ms = video_info.duration_s.unwrap_or(0.0) * 1000.0;
+        let audio_ms = audio
+            .zip(audio_info.as_ref().and_then(|i| i.duration_s))
+            .map(|(path, s)| (path, s * 1000.0));
+        rules.extend(preflight_faces::sound_rules(
+            placement,
+            (video, video_ms),
+            audio_ms,
+            faces.as_deref().unwrap_or_default(),
+        )?);
     }
     let verdict = if rules.iter().any(|r| r.check.status == Status::Fail) {
         Status::Fail
@@ -254,12 +283,13 @@ pub fn run(
         description: target.description,
         video: video.display().to_string(),
         audio: audio.map(|a| a.display().to_string()),
+        faces,
         rules,
         verdict,
     })
 }
 
-fn not_checked(why: &str) -> RuleCheck {
+pub(crate) fn not_checked(why: &str) -> RuleCheck {
     RuleCheck {
         status: Status::NotChecked,
         measured: "-".to_string(),
@@ -269,7 +299,7 @@ fn not_checked(why: &str) -> RuleCheck {
     }
 }
 
-fn judged(pass: bool, measured: String) -> RuleCheck {
+pub(crate) fn judged(pass: bool, measured: String) -> RuleCheck {
     RuleCheck {
         status: if pass { Status::Pass } else { Status::Fail },
         measured,
@@ -280,7 +310,12 @@ fn judged(pass: bool, measured: String) -> RuleCheck {
 }
 
 /// A judged number: `value` in `unit`, shown as `measured`.
-fn judged_value(pass: bool, measured: String, value: f64, unit: &'static str) -> RuleCheck {
+pub(crate) fn judged_value(
+    pass: bool,
+    measured: String,
+    value: f64,
+    unit: &'static str,
+) -> RuleCheck {
     RuleCheck { value: Some(value), unit: Some(unit), ..judged(pass, measured) }
 }
 
@@ -390,6 +425,29 @@ pub fn render_text(preflight: &Preflight) -> String {
     let _ = writeln!(out, "  video  {}", escape_control(&preflight.video));
     if let Some(audio) = &preflight.audio {
         let _ = writeln!(out, "  audio  {audio}");
+    }
+    match preflight.faces.as_deref() {
+        Some([]) => {
+            let _ = writeln!(out, "  faces  none found");
+        }
+        Some(faces) => {
+            for face in faces {
+                let _ = writeln!(
+                    out,
+                    "  face {}  {:.0}–{:.0} ms, seen in {:.0}% of the frames, {:.0}% of the \
+                     frame tall, yaw {:.0}°, pitch {:.0}°, frontal in {:.0}% of its frames",
+                    face.track,
+                    face.start_ms,
+                    face.end_ms,
+                    face.seen_share * 100.0,
+                    face.height_share * 100.0,
+                    face.median_yaw_deg,
+                    face.median_pitch_deg,
+                    face.frontal_share * 100.0
+                );
+            }
+        }
+        None => {}
     }
     for rule in &preflight.rules {
         let status = match rule.check.status {

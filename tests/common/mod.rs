@@ -5,7 +5,7 @@
 use avsync::media::{Audio, AudioChunk, LumaFrame, MediaSink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// The beep of `testdata/generate.sh`: a Hann-windowed linear chirp.
 pub const BEEP_F0_HZ: f64 = 500.0;
@@ -213,4 +213,48 @@ pub fn avsync(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A directory for the clips of this test run.
+pub fn work_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// A talking sample with the audio `offset_ms` early (`< 0`: late), made by the example that
+/// `cargo test` builds beside the binary.
+pub fn talking_sample(offset_ms: i32) -> PathBuf {
+    talking_sample_with_lead(offset_ms, None)
+}
+
+/// [`talking_sample`] whose mouth leads its sound by `lip_lead_ms` (default: the population
+/// lead content mode assumes).
+pub fn talking_sample_with_lead(offset_ms: i32, lip_lead_ms: Option<i32>) -> PathBuf {
+    fixtures(); // speech.wav
+                // Tests run in parallel: one makes a sample while the others that want it wait.
+    static MAKING: Mutex<()> = Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    let lead = lip_lead_ms.map_or(String::new(), |ms| format!("-lead{ms}"));
+    let out = work_dir().join(format!("talking{offset_ms:+}{lead}.mp4"));
+    if !out.exists() {
+        let bin = Path::new(env!("CARGO_BIN_EXE_avsync"))
+            .with_file_name("examples")
+            .join("talking_sample");
+        assert!(
+            bin.exists(),
+            "{} is missing: a plain `cargo test` builds the examples; with --test, run `cargo \
+             build --example talking_sample` first",
+            bin.display()
+        );
+        let status = Command::new(&bin)
+            .arg(&out)
+            .arg(format!("--offset-ms={offset_ms}"))
+            .args(lip_lead_ms.map(|ms| format!("--lip-lead-ms={ms}")))
+            .current_dir(repo())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "talking_sample failed");
+    }
+    out
 }

@@ -10,10 +10,13 @@ pub const NUM_LANDMARKS: usize = 468;
 pub const EYE_RIGHT_OUTER: usize = 33;
 pub const EYE_LEFT_OUTER: usize = 263;
 
-/// 468 face-mesh points in frame pixels (x, y; the model's depth is dropped).
+/// 468 face-mesh points in frame pixels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Landmarks {
     pub points: Vec<Point>,
+    /// Each point's depth in frame pixels, on the scale of x (the model's z: smaller is nearer
+    /// the camera, 0 about the head's centre); empty where unknown. It gives the head's pose.
+    pub depths: Vec<f32>,
     /// Face presence probability (sigmoid of the model's score logit).
     pub score: f32,
 }
@@ -58,7 +61,8 @@ pub fn project(raw: &[f32], score_logit: f32, region: &Region) -> Landmarks {
     assert_eq!(raw.len(), NUM_LANDMARKS * 3);
     let scale = LANDMARK_INPUT as f32;
     let points = raw.chunks_exact(3).map(|p| region.to_frame(p[0] / scale, p[1] / scale)).collect();
-    Landmarks { points, score: 1.0 / (1.0 + (-score_logit).exp()) }
+    let depths = raw.chunks_exact(3).map(|p| p[2] / scale * region.size).collect();
+    Landmarks { points, depths, score: 1.0 / (1.0 + (-score_logit).exp()) }
 }
 
 #[cfg(test)]
@@ -89,7 +93,7 @@ mod tests {
         points[1] = Point::new(100.0, 80.0);
         points[EYE_RIGHT_OUTER] = Point::new(20.0, 30.0);
         points[EYE_LEFT_OUTER] = Point::new(80.0, 30.0);
-        let lm = Landmarks { points, score: 1.0 };
+        let lm = Landmarks { points, depths: Vec::new(), score: 1.0 };
         let r = lm.next_region();
         assert_eq!(r.rotation, 0.0);
         assert_eq!(r.center, Point::new(50.0, 40.0));

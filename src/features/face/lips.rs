@@ -130,7 +130,7 @@ mod tests {
             let x = 25.0 + 50.0 * t;
             points[i] = Point::new(x, 100.0 - 10.0 * (1.0 - (2.0 * t - 1.0).abs()));
         }
-        let f = LipFeatures::from_landmarks(&Landmarks { points, score: 1.0 });
+        let f = LipFeatures::from_landmarks(&Landmarks { points, depths: Vec::new(), score: 1.0 });
         assert_eq!(f.eye_distance_px, 100.0);
         assert!((f.inner_gap - 0.2).abs() < 1e-5);
         assert!((f.opening - 20.0 / 60.0).abs() < 1e-5);

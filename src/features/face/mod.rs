@@ -21,21 +21,27 @@
 //! tracked in parallel and their track ids joined afterwards by [`TrackLinker`];
 //! [`track_frames_parallel`] does both.
 
+mod appearances;
 mod detector;
 mod geometry;
 mod landmarks;
 mod lips;
 mod litert;
 mod models;
+mod pose;
 mod series;
 mod tracker;
 
+pub use appearances::{
+    AppearanceCollector, FaceAppearance, MAX_FRONTAL_PITCH_DEG, MAX_FRONTAL_YAW_DEG,
+};
 pub use detector::{Detection, DETECTOR_INPUT};
 pub use geometry::{GrayImage, PixelBox, Point, Region};
 pub use landmarks::{Landmarks, EYE_LEFT_OUTER, EYE_RIGHT_OUTER, LANDMARK_INPUT, NUM_LANDMARKS};
 pub use lips::{mouth_box, LipFeatures};
 pub use litert::{DEFAULT_LIBRARY as LITERT_DEFAULT_LIBRARY, LIBRARY_ENV as LITERT_LIBRARY_ENV};
 pub use models::{Backend, FaceModels, ModelRunner, BACKEND_ENV};
+pub use pose::{head_pose, HeadPose};
 pub use series::{LipSample, LipSeries, LipTrack, MouthView};
 pub use tracker::{
     track_frames_parallel, FaceObservation, FaceTracker, FrameFaces, LumaFrame, TrackId,
