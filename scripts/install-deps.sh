@@ -6,7 +6,10 @@
 #     and screenshots it), curl (to fetch Rust), PocketSphinx and its US-English model (the
 #     optional `phonetic` feature, which the tests also build);
 #   - a Rust toolchain with clippy and rustfmt, through rustup, when cargo is missing or older
-#     than the crate's rust-version.
+#     than the crate's rust-version;
+#   - a Python virtual environment in .venv with the pinned tools of the Python package
+#     (python/requirements-dev.txt: maturin, pytest, Ray Data, pyarrow), made or updated when
+#     missing or when that file changes.
 # Runs apt as root, or through sudo. Safe to run again: it does nothing when all is there.
 set -euo pipefail
 
@@ -94,4 +97,27 @@ if [ "$(uname -m)" = x86_64 ] && [ ! -f "$LITERT_DIR/libLiteRt.so" ]; then
   as_root install -D -m 644 "$WORK/wheel/ai_edge_litert/libLiteRt.so" "$LITERT_DIR/libLiteRt.so"
   as_root install -D -m 644 "$WORK/wheel/ai_edge_litert-$LITERT_VERSION.dist-info/licenses/LICENSE" \
     "$LITERT_DIR/LICENSE"
+fi
+
+# The Python package (python/): a virtual environment in .venv with its pinned build and test
+# tools. Debian's python3 lacks venv without python3-venv, which is installed only when making
+# the environment fails. Reinstalled when python/requirements-dev.txt changes (its hash is kept
+# in the environment).
+VENV="$HERE/.venv"
+REQUIREMENTS="$HERE/python/requirements-dev.txt"
+command -v python3 >/dev/null ||
+  as_root env DEBIAN_FRONTEND=noninteractive "${APT[@]}" install --no-install-recommends python3
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! python3 -m venv "$VENV" 2>/dev/null; then
+    rm -rf "$VENV"
+    echo "install-deps.sh: installing python3-venv"
+    as_root env DEBIAN_FRONTEND=noninteractive "${APT[@]}" install --no-install-recommends python3-venv
+    python3 -m venv "$VENV"
+  fi
+fi
+WANT_STAMP=$(sha256sum "$REQUIREMENTS" | cut -c1-64)
+if [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$WANT_STAMP" ]; then
+  echo "install-deps.sh: installing the Python tools into .venv ($(grep -c '==' "$REQUIREMENTS") pinned packages)"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+  echo "$WANT_STAMP" > "$VENV/.requirements.sha256"
 fi
