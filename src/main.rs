@@ -241,7 +241,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
             outputs.check()?;
             let grading = args.grade.options(&config)?;
             let options = args.options(outputs.wants_plots(), &config)?;
-            let runner = args.batch.runner(&mut outputs)?;
+            let mut runner = args.batch.runner(&mut outputs)?;
+            runner.lone_input_error_ends_run = true;
             let jobs = args.batch.jobs(&args.outputs, commands::compare::MANIFEST_COLUMNS)?;
             let reports = commands::compare::run_all(&jobs, &args, &options, &grading, &runner)?;
             print_failures(&reports);
@@ -294,7 +295,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let mut outputs = output.options(&config);
             outputs.check()?;
             let grading = grade.options(&config)?;
-            let runner = batch.runner(&mut outputs)?;
+            let mut runner = batch.runner(&mut outputs)?;
+            runner.lone_input_error_ends_run = true;
             let jobs = batch.jobs(&inputs, commands::pattern::MANIFEST_COLUMNS)?;
             let plots = outputs.wants_plots();
             let reports = runner.run(&jobs, "analysing", |job| {

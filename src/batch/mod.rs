@@ -114,6 +114,7 @@ impl BatchArgs {
             report_dir: self.report_dir.clone(),
             resume: self.resume,
             summary: self.summary.clone(),
+            lone_input_error_ends_run: false,
         })
     }
 }

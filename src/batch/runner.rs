@@ -36,6 +36,10 @@ pub struct Runner {
     pub resume: bool,
     /// The summary table as CSV, JSON Lines or HTML (by extension).
     pub summary: Option<PathBuf>,
+    /// A lone input from the command line, with nothing written as it goes, that cannot be
+    /// measured ends the run with its error (one line, exit 4, nothing on standard output), as
+    /// a command of one input always did; otherwise it becomes an error report like a batch's.
+    pub lone_input_error_ends_run: bool,
 }
 
 /// What the batch has finished so far, in the order it finished.
@@ -55,6 +59,17 @@ impl Runner {
         verb: &str,
         measure: impl Fn(&Job) -> Result<Report> + Sync,
     ) -> Result<Vec<Report>> {
+        if let [job] = jobs {
+            let writes_as_it_goes =
+                self.stream_jsonl || self.report_dir.is_some() || self.summary.is_some();
+            if self.lone_input_error_ends_run
+                && !writes_as_it_goes
+                && job.origin.is_none()
+                && job.problem.is_none()
+            {
+                return Ok(vec![measure(job)?]);
+            }
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads.map_or(0, NonZeroUsize::get))
             .build()

@@ -180,6 +180,11 @@ pub fn run_all(
     grading: &GradeOptions,
     runner: &Runner,
 ) -> Result<Vec<Report>> {
+    // References named on the command line serve every job: one that cannot be read fails
+    // the run at once, before anything is decoded.
+    for reference in args.audio_ref.iter().chain(&args.video_ref) {
+        media::check_readable_file(reference)?;
+    }
     runner.run(jobs, "comparing", |job| run(&options.for_job(job, args)?, &job.grading(grading)?))
 }
 

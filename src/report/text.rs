@@ -22,14 +22,21 @@ pub fn describe_offset(offset_ms: f64) -> String {
 /// `2.4 ms`, `4.0 ms`, `0.012 ms` (whole ms from 10 ms up, two significant digits below).
 pub fn format_uncertainty_ms(uncertainty_ms: f64) -> String {
     let u = uncertainty_ms.abs();
+    if u > 0.0 && u < UNCERTAINTY_FLOOR_MS {
+        // Nanoseconds of a sample-accurate measurement say nothing a reader can use.
+        return format!("<{UNCERTAINTY_FLOOR_MS} ms");
+    }
     let decimals = if u >= 10.0 || u == 0.0 {
         0
     } else {
         // Two significant digits below 10 ms.
-        (1.0 - u.log10().floor()).clamp(1.0, 6.0) as usize
+        (1.0 - u.log10().floor()).clamp(1.0, 4.0) as usize
     };
     format!("{u:.decimals$} ms")
 }
+
+/// Uncertainties below this (1 µs) are shown as "<0.001 ms".
+const UNCERTAINTY_FLOOR_MS: f64 = 0.001;
 
 /// A score and the threshold it is compared with, with enough decimals that the two never
 /// read as equal when they differ (`z 2.197` against `2.2`, not `z 2.2, 2.2 needed`).
@@ -241,7 +248,9 @@ mod tests {
         assert_eq!(format_uncertainty_ms(46.2), "46 ms");
         assert_eq!(format_uncertainty_ms(2.44), "2.4 ms");
         assert_eq!(format_uncertainty_ms(0.005), "0.0050 ms");
-        assert_ne!(format_uncertainty_ms(0.0004), "0 ms");
+        assert_eq!(format_uncertainty_ms(0.0004), "<0.001 ms");
+        assert_eq!(format_uncertainty_ms(0.000036), "<0.001 ms");
+        assert_eq!(format_uncertainty_ms(0.0012), "0.0012 ms");
         assert_eq!(format_against(2.197, 2.2), ("2.197".to_string(), "2.2".to_string()));
         assert_eq!(format_against(1.94, 2.0), ("1.9".to_string(), "2.0".to_string()));
     }
