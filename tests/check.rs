@@ -68,21 +68,16 @@ fn variable_frame_rate_video_is_timed_by_its_timestamps() {
     // would compress the picture's timeline by about a quarter.
     let clip = common::talking_sample(-60);
     let vfr = common::work_dir().join("vfr-60.mp4");
-    common::ffmpeg(&[
-        "-i",
-        clip.to_str().unwrap(),
-        "-vf",
-        "select='not(eq(mod(n,5),2))*not(eq(mod(n,7),3))*not(eq(mod(n,11),6))'",
-        "-fps_mode",
-        "vfr",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-c:a",
-        "copy",
-        vfr.to_str().unwrap(),
-    ]);
+    common::refilter_video(
+        &clip,
+        &[
+            "-vf",
+            "select='not(eq(mod(n,5),2))*not(eq(mod(n,7),3))*not(eq(mod(n,11),6))'",
+            "-fps_mode",
+            "vfr",
+        ],
+        &vfr,
+    );
     let times: Vec<f64> = common::ffprobe_frames(&vfr, "v:0").iter().map(|f| f.0).collect();
     let steps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
     let (shortest, longest) =
@@ -99,19 +94,7 @@ fn variable_frame_rate_video_is_timed_by_its_timestamps() {
 fn a_60_fps_clip_tracked_on_every_other_frame_measures_the_same() {
     let clip = common::talking_sample(-60);
     let fast = common::work_dir().join("fps60-60.mp4");
-    common::ffmpeg(&[
-        "-i",
-        clip.to_str().unwrap(),
-        "-vf",
-        "fps=60",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-c:a",
-        "copy",
-        fast.to_str().unwrap(),
-    ]);
+    common::refilter_video(&clip, &["-vf", "fps=60"], &fast);
     let (_, reports, _) = json_reports(&[fast.to_str().unwrap()]);
     let measured = reports[0]["offset_ms"]
         .as_f64()
@@ -125,20 +108,15 @@ fn the_thumbnail_is_in_colour_and_the_measured_face_is_named_by_its_place() {
     // talking one on the right.
     let clip = common::talking_sample(0);
     let pair = common::work_dir().join("two-faces-colour.mp4");
-    common::ffmpeg(&[
-        "-i",
-        clip.to_str().unwrap(),
-        "-filter_complex",
-        "[0:v]split[a][b];[a]trim=end_frame=1,loop=loop=-1:size=1,setpts=N/FRAME_RATE/TB[still];\
-         [still][b]hstack=shortest=1,format=rgb24,lutrgb=g=val*0.75:b=val*0.45,format=yuv420p",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-c:a",
-        "copy",
-        pair.to_str().unwrap(),
-    ]);
+    common::refilter_video(
+        &clip,
+        &[
+            "-filter_complex",
+            "[0:v]split[a][b];[a]trim=end_frame=1,loop=loop=-1:size=1,setpts=N/FRAME_RATE/TB[still];\
+             [still][b]hstack=shortest=1,format=rgb24,lutrgb=g=val*0.75:b=val*0.45,format=yuv420p",
+        ],
+        &pair,
+    );
     let png = common::work_dir().join("two-faces-png");
     let html = common::work_dir().join("two-faces.html");
     let json = common::work_dir().join("two-faces.json");

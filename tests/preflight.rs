@@ -105,21 +105,7 @@ fn face_leaving_clip(dir: &Path) -> PathBuf {
     let black =
         format!("drawbox=enable='gte(t,{FACE_GONE_S})':x=0:y=0:w=iw:h=ih:color=black:t=fill");
     let seconds = FACE_CLIP_S.to_string();
-    common::ffmpeg(&[
-        "-i",
-        s(&sample),
-        "-t",
-        &seconds,
-        "-vf",
-        &black,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-c:a",
-        "copy",
-        s(&clip),
-    ]);
+    common::refilter_video(&sample, &["-t", &seconds, "-vf", &black], &clip);
     clip
 }
 

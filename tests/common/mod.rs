@@ -205,6 +205,16 @@ pub fn ffmpeg(args: &[&str]) {
     assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Re-encodes `input`'s picture through FFmpeg `filter` options (`["-vf", "fps=60"]`) with
+/// H.264, copying its audio untouched, into `output`.
+pub fn refilter_video(input: &Path, filter: &[&str], output: &Path) {
+    let (input, output) = (input.to_str().unwrap(), output.to_str().unwrap());
+    let mut args = vec!["-i", input];
+    args.extend_from_slice(filter);
+    args.extend_from_slice(&["-c:v", "libx264", "-preset", "veryfast", "-c:a", "copy", output]);
+    ffmpeg(&args);
+}
+
 /// Runs the avsync binary; returns (exit code, stdout, stderr).
 pub fn avsync(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_avsync")).args(args).output().unwrap();
