@@ -1,6 +1,6 @@
 //! The `avsync` command line: argument parsing and exit codes over the library.
 
-use avsync::batch;
+use avsync::batch::{self, BatchResult};
 use avsync::cli::{GradeArgs, OutputArgs};
 use avsync::commands;
 use avsync::config::Config;
@@ -29,28 +29,51 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Show each file's container, streams, start and end times and warnings.
+    ///
+    /// Exit code 0 when every file could be read, 4 when one could not.
     Probe {
-        #[arg(required = true)]
+        /// Files, globs, or directories (searched recursively for --ext files).
+        #[arg(required_unless_present = "manifest")]
         inputs: Vec<PathBuf>,
         /// Write JSON (an object for one file, an array for several) to PATH, or to stdout
         /// (and nothing else there) with `-`.
         #[arg(long, value_name = "PATH|-")]
         json: Option<PathBuf>,
+        /// Write JSON lines (one object per file) instead of an array; to stdout, streamed as
+        /// files finish, unless --json names a file.
+        #[arg(long)]
+        jsonl: bool,
+        #[command(flatten)]
+        batch: batch::BatchArgs,
     },
     /// Check the inputs of a lip-sync job against a service's limits before paying for it.
     ///
-    /// Exit code 0 when no rule fails, 1 when one does.
+    /// `preflight VIDEO AUDIO` (a second path with an audio file's extension) is the same as
+    /// `preflight VIDEO --audio AUDIO`. Several videos, directories or a manifest make a batch.
+    ///
+    /// Exit code 0 when no rule fails, 1 when one does, 4 when an input cannot be read; the
+    /// worst over all jobs.
     Preflight {
-        /// The video the job will lip-sync.
-        video: PathBuf,
-        /// The separate audio file the job will use.
+        /// The videos the jobs will lip-sync: files, globs, or directories (searched
+        /// recursively for --ext files).
+        #[arg(required_unless_present = "manifest", value_name = "VIDEO")]
+        inputs: Vec<PathBuf>,
+        /// The separate audio file the jobs will use (a manifest's audio_ref column replaces
+        /// it for its row).
+        #[arg(long, value_name = "FILE")]
         audio: Option<PathBuf>,
-        /// The service: kling-fal, kling-api or useapi.
-        #[arg(long, value_name = "T")]
-        target: String,
-        /// Write the rules as JSON to PATH, or to stdout (and nothing else there) with `-`.
+        /// The service: kling-fal, kling-api or useapi (a manifest's target column replaces
+        /// it for its row).
+        #[arg(long, value_name = "T", required_unless_present = "manifest")]
+        target: Option<String>,
+        /// Write the rules as JSON (an object for one job, an array for several) to PATH, or
+        /// to stdout (and nothing else there) with `-`.
         #[arg(long, value_name = "PATH|-")]
         json: Option<PathBuf>,
+        /// Write JSON lines (one object per job) instead of an array; to stdout, streamed as
+        /// jobs finish, unless --json names a file.
+        #[arg(long)]
+        jsonl: bool,
         /// Write JUnit XML (one testcase per rule) to PATH.
         #[arg(long, value_name = "PATH")]
         junit: Option<PathBuf>,
@@ -67,6 +90,8 @@ enum Command {
         /// [default: AUDIO's end].
         #[arg(long, value_name = "MS")]
         sound_end_time: Option<f64>,
+        #[command(flatten)]
+        batch: batch::BatchArgs,
     },
     /// Measure the lip sync of clips of people talking, with no reference: the speech in the
     /// audio against the lip movement of the talking face.
@@ -176,35 +201,38 @@ fn run(cli: Cli) -> Result<u8, Error> {
     }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Probe { inputs, json } => {
-            if let Some(path) = json.as_deref().filter(|p| *p != Path::new("-")) {
-                safe_write::check_output(path)?;
+        Command::Probe { inputs, json, jsonl, batch } => {
+            let json = JsonTarget::new(json, jsonl)?;
+            let mut runner = batch.plain_runner(json.streamed(), false)?;
+            runner.lone_input_error_ends_run = true;
+            let jobs = batch.jobs(&inputs, commands::probe::MANIFEST_COLUMNS)?;
+            let probed = commands::probe::run_all(&jobs, &runner)?;
+            print_failures(&probed);
+            if let Some(path) = json.written_at_end() {
+                report::write_text(path, &commands::probe::render_json(&probed, jsonl)?)?;
             }
-            let infos =
-                inputs.iter().map(|i| commands::probe::run(i)).collect::<Result<Vec<_>, _>>()?;
-            if let Some(path) = &json {
-                report::write_text(path, &commands::probe::render_json(&infos)?)?;
+            if !json.takes_stdout() {
+                let text: String = probed.iter().map(commands::probe::render_text).collect();
+                print_stdout(&(text + &batch_table(&probed)))?;
             }
-            if json.as_deref() != Some(Path::new("-")) {
-                for info in &infos {
-                    print_stdout(&commands::probe::render_text(info))?;
-                }
-            }
-            Ok(0)
+            Ok(worst(&probed).exit_code())
         }
         Command::Preflight {
-            video,
-            audio,
+            mut inputs,
+            mut audio,
             target,
             json,
+            jsonl,
             junit,
             quiet,
             sound_insert_time,
             sound_start_time,
             sound_end_time,
+            batch,
         } => {
-            let target = commands::preflight::target(&target)?;
-            for path in json.iter().chain(&junit).filter(|p| p.as_path() != Path::new("-")) {
+            commands::preflight::take_audio_argument(&mut inputs, &mut audio);
+            let json = JsonTarget::new(json, jsonl)?;
+            if let Some(path) = junit.as_deref().filter(|p| *p != Path::new("-")) {
                 safe_write::check_output(path)?;
             }
             let placement = commands::preflight_faces::SoundPlacement {
@@ -212,17 +240,36 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 start_ms: sound_start_time,
                 end_ms: sound_end_time,
             };
-            let preflight = commands::preflight::run(target, &video, audio.as_deref(), &placement)?;
-            if let Some(path) = &json {
-                report::write_text(path, &(to_json(&preflight)? + "\n"))?;
+            let mut runner = batch.plain_runner(json.streamed(), quiet)?;
+            runner.lone_input_error_ends_run = true;
+            let jobs = batch.jobs(&inputs, commands::preflight::MANIFEST_COLUMNS)?;
+            let preflights = commands::preflight::run_all(
+                &jobs,
+                target.as_deref(),
+                audio.as_deref(),
+                &placement,
+                &runner,
+            )?;
+            print_failures(&preflights);
+            if let Some(path) = json.written_at_end() {
+                let text = match preflights.as_slice() {
+                    _ if jsonl => {
+                        preflights.iter().map(|p| p.json_line(false)).collect::<Result<_, _>>()?
+                    }
+                    [one] => to_json(one)? + "\n",
+                    many => to_json(&many)? + "\n",
+                };
+                report::write_text(path, &text)?;
             }
             if let Some(path) = &junit {
-                report::write_text(path, &commands::preflight::render_junit(&preflight))?;
+                report::write_text(path, &commands::preflight::render_junit(&preflights))?;
             }
-            if !quiet && json.as_deref() != Some(Path::new("-")) {
-                print_stdout(&commands::preflight::render_text(&preflight))?;
+            if !quiet && !json.takes_stdout() {
+                let text: String =
+                    preflights.iter().map(commands::preflight::render_text).collect();
+                print_stdout(&(text + &batch_table(&preflights)))?;
             }
-            Ok(preflight.exit_code())
+            Ok(worst(&preflights).exit_code())
         }
         Command::Check(args) => {
             let mut outputs = args.output_args.options(&config);
@@ -329,8 +376,8 @@ impl Command {
     fn inputs(&self) -> Vec<&Path> {
         match self {
             Command::Probe { inputs, .. } => inputs.iter().map(PathBuf::as_path).collect(),
-            Command::Preflight { video, audio, .. } => {
-                std::iter::once(video.as_path()).chain(audio.as_deref()).collect()
+            Command::Preflight { inputs, audio, .. } => {
+                inputs.iter().map(PathBuf::as_path).chain(audio.as_deref()).collect()
             }
             Command::Check(args) => args
                 .inputs
@@ -364,10 +411,58 @@ impl Command {
 }
 
 /// Says on standard error why each failed input of a batch failed (its report says it too).
-fn print_failures(reports: &[report::Report]) {
-    for failed in reports.iter().filter(|r| r.verdict == report::Outcome::Error) {
-        let message = format!("{}: {}", failed.input.path, failed.reason);
+fn print_failures<T: BatchResult>(results: &[T]) {
+    for failed in results.iter().filter(|r| r.outcome() == report::Outcome::Error) {
+        let row = failed.row(None, None, Path::new(""));
+        let message = format!("{}: {}", row.input, row.reason);
         eprintln!("avsync: {}", report::escape_control(&message));
+    }
+}
+
+/// The worst outcome of a batch.
+fn worst<T: BatchResult>(results: &[T]) -> report::Outcome {
+    report::Outcome::worst(results.iter().map(BatchResult::outcome))
+}
+
+/// For several inputs of a command that prints its own text (probe, preflight): a blank line
+/// and the batch's table.
+fn batch_table<T: BatchResult>(results: &[T]) -> String {
+    if results.len() < 2 {
+        return String::new();
+    }
+    let rows: Vec<_> = results.iter().map(|r| r.row(None, None, Path::new(""))).collect();
+    format!("\n{}", batch::summary::render_text(&rows))
+}
+
+/// Where the JSON of a command with outputs of its own (probe, preflight) goes: `--json PATH`,
+/// `--json -`, or `--jsonl` alone (JSON lines on standard output, streamed as inputs finish).
+struct JsonTarget {
+    path: Option<PathBuf>,
+    lines: bool,
+}
+
+impl JsonTarget {
+    /// Checks the path before any work is done.
+    fn new(path: Option<PathBuf>, lines: bool) -> Result<JsonTarget, Error> {
+        let path = path.or_else(|| lines.then(|| PathBuf::from("-")));
+        if let Some(file) = path.as_deref().filter(|p| *p != Path::new("-")) {
+            safe_write::check_output(file)?;
+        }
+        Ok(JsonTarget { path, lines })
+    }
+
+    fn takes_stdout(&self) -> bool {
+        self.path.as_deref() == Some(Path::new("-"))
+    }
+
+    /// JSON lines on standard output go out as inputs finish.
+    fn streamed(&self) -> bool {
+        self.lines && self.takes_stdout()
+    }
+
+    /// The path written once every input is done (not when streamed).
+    fn written_at_end(&self) -> Option<&Path> {
+        self.path.as_deref().filter(|_| !self.streamed())
     }
 }
 

@@ -296,3 +296,100 @@ fn ctrl_c_keeps_every_finished_row() {
         .map(|e| e.unwrap().file_name())
         .all(|n| !n.to_string_lossy().starts_with('.')));
 }
+
+#[test]
+fn probe_and_preflight_take_batches_too() {
+    let dir = batch_dir();
+    let out = tempfile::tempdir().unwrap();
+    let summary = out.path().join("probe.html");
+    let reports = out.path().join("probes");
+    let probe = |extra: &[&str]| {
+        let mut args = vec!["probe", s(dir.path()), "--jsonl", "--report-dir", s(&reports)];
+        args.extend_from_slice(extra);
+        avsync(&args)
+    };
+    let (code, stdout, stderr) = probe(&["--summary", s(&summary)]);
+    assert_eq!(code, 4, "one file is not media: {stdout}{stderr}");
+    let probes = json_lines(&stdout);
+    assert_eq!(probes.len(), 4, "{stdout}");
+    let bad = probes.iter().find(|p| p["path"].as_str().unwrap().ends_with("bad.mp4")).unwrap();
+    assert!(bad["error"].as_str().is_some_and(|e| !e.is_empty()), "{bad}");
+    assert!(stderr.contains("bad.mp4"), "the failure is said on stderr: {stderr}");
+    assert_eq!(probes.iter().filter(|p| p["streams"].as_array().is_some()).count(), 3);
+    let html = fs::read_to_string(&summary).unwrap();
+    assert!(html.contains("4 inputs: 3 pass, 1 error"), "{html}");
+
+    // --resume takes the saved probes of the files that could be read.
+    for entry in fs::read_dir(&reports).unwrap() {
+        let path = entry.unwrap().path();
+        let mut saved: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        if saved.get("streams").is_some() {
+            saved["warnings"] = serde_json::json!(["from the first run"]);
+        }
+        fs::write(&path, serde_json::to_string(&saved).unwrap()).unwrap();
+    }
+    let (code, stdout, _) = probe(&["--resume"]);
+    assert_eq!(code, 4);
+    let marked = json_lines(&stdout)
+        .iter()
+        .filter(|p| p["warnings"] == serde_json::json!(["from the first run"]))
+        .count();
+    assert_eq!(marked, 3, "{stdout}");
+
+    // preflight: each manifest row its own target; a missing file and an unknown target are
+    // error rows naming their line, and the others are checked.
+    let manifest = dir.path().join("jobs.csv");
+    fs::write(
+        &manifest,
+        "input,target\nh264_aac_25.mp4,kling-fal\nvp9_opus_30.webm,kling-fal\n\
+         missing.mp4,kling-fal\nh264_aac_25.mp4,nowhere\n",
+    )
+    .unwrap();
+    let junit = out.path().join("preflight.xml");
+    let (code, stdout, stderr) = avsync(&[
+        "preflight",
+        "--manifest",
+        s(&manifest),
+        "--audio",
+        s(&common::fixture("click.mp3").path),
+        "--json",
+        "-",
+        "--junit",
+        s(&junit),
+    ]);
+    assert_eq!(code, 4, "{stdout}{stderr}");
+    let preflights: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let verdicts: Vec<&str> = preflights.iter().map(|p| p["verdict"].as_str().unwrap()).collect();
+    // The fixtures are 160x120, under kling-fal's 720 px: both clips fail, for their size; the
+    // WebM fails for its container too.
+    assert_eq!(verdicts, ["fail", "fail", "error", "error"], "{stdout}");
+    assert_eq!(preflights[0]["audio"].as_str().map(|a| a.ends_with("click.mp3")), Some(true));
+    let status = |p: &Value, rule: &str| {
+        let rules = p["rules"].as_array().unwrap();
+        rules.iter().find(|r| r["rule"] == rule && r["input"] == "video").unwrap()["status"].clone()
+    };
+    assert_eq!(
+        (status(&preflights[0], "format"), status(&preflights[0], "width")),
+        ("pass".into(), "fail".into())
+    );
+    assert_eq!(status(&preflights[1], "format"), "fail", "kling-fal takes no WebM");
+    assert!(preflights[2]["error"].as_str().unwrap().contains("jobs.csv line 4"), "{stdout}");
+    assert!(preflights[3]["error"].as_str().unwrap().contains("unknown target"), "{stdout}");
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 4, "{xml}");
+    assert!(xml.contains("errors=\"2\""), "{xml}");
+
+    // The one-job form `preflight VIDEO AUDIO` is unchanged.
+    let (code, stdout, stderr) = avsync(&[
+        "preflight",
+        s(&dir.path().join(CLIPS[0])),
+        s(&common::fixture("click.mp3").path),
+        "--target",
+        "kling-fal",
+        "--json",
+        "-",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let one: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(one["audio"].as_str().unwrap().ends_with("click.mp3"), "{one}");
+}

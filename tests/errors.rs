@@ -64,7 +64,10 @@ fn unreadable_inputs_are_named_and_explained() {
     }
 
     fails_to_probe(&dir.path().join("missing.mp4"), "no such file");
-    fails_to_probe(dir.path(), "is a directory");
+    // A directory is searched for media (a batch); one with none is an error.
+    let empty_dir = dir.path().join("nothing here");
+    std::fs::create_dir(&empty_dir).unwrap();
+    fails_to_probe(&empty_dir, "holds no file ending in .mp4");
 }
 
 #[test]
@@ -127,7 +130,7 @@ fn missing_streams_say_what_is_missing() {
     );
     let silent_arg = silent.display().to_string();
     fails_with_one_line(
-        &["preflight", &source, &silent_arg, "--target", "kling-fal"],
+        &["preflight", &source, "--audio", &silent_arg, "--target", "kling-fal"],
         &silent,
         "has no audio stream",
     );

@@ -12,7 +12,7 @@ pub mod runner;
 pub mod summary;
 
 pub use inputs::{Columns, Job, Shard};
-pub use runner::Runner;
+pub use runner::{BatchResult, Runner};
 
 use crate::error::Result;
 use crate::report::OutputOptions;
@@ -89,28 +89,37 @@ impl BatchArgs {
     /// standard output are streamed as inputs finish instead of written at the end: they are
     /// taken out of `outputs`, which then writes the rest.
     pub fn runner(&self, outputs: &mut OutputOptions) -> Result<Runner> {
+        let stream_jsonl = outputs.jsonl && outputs.json.as_deref() == Some(Path::new("-"));
+        let mut runner = self.plain_runner(stream_jsonl, outputs.quiet)?;
+        runner.json_plots = outputs.json_plots;
+        if stream_jsonl {
+            outputs.json = None;
+            // Standard output carries the JSON lines and nothing else.
+            outputs.quiet = true;
+        }
+        Ok(runner)
+    }
+
+    /// The runner for a command with outputs of its own (probe, preflight), after checking the
+    /// batch's output paths: `stream_jsonl` streams each result as a JSON line on standard
+    /// output; `quiet` hides the progress bar.
+    pub fn plain_runner(&self, stream_jsonl: bool, quiet: bool) -> Result<Runner> {
         if let Some(path) = &self.summary {
             summary::check(path)?;
         }
         if let Some(dir) = &self.report_dir {
             safe_write::check_output_dir(dir)?;
         }
-        let stream_jsonl = outputs.jsonl && outputs.json.as_deref() == Some(Path::new("-"));
-        let progress = if std::io::stderr().is_terminal() && !outputs.quiet {
+        let progress = if std::io::stderr().is_terminal() && !quiet {
             ProgressBar::new(0)
         } else {
             ProgressBar::hidden()
         };
-        if stream_jsonl {
-            outputs.json = None;
-            // Standard output carries the JSON lines and nothing else.
-            outputs.quiet = true;
-        }
         Ok(Runner {
             threads: self.jobs,
             progress,
             stream_jsonl,
-            json_plots: outputs.json_plots,
+            json_plots: false,
             report_dir: self.report_dir.clone(),
             resume: self.resume,
             summary: self.summary.clone(),

@@ -9,6 +9,7 @@ use crate::report::{render_json_line, Outcome, Report};
 use crate::safe_write;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use serde::de::DeserializeOwned;
 use std::io::Write as _;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,39 @@ pub struct Runner {
     pub lone_input_error_ends_run: bool,
 }
 
+/// What a batch command makes of one input: a result the runner streams as a JSON line, saves
+/// in `--report-dir`, summarises in one row and, for `--resume`, reads back; and the result
+/// that stands in for an input that could not be measured.
+pub trait BatchResult: Sized + Send + DeserializeOwned {
+    /// The result for `input`, which could not be measured because of `reason`.
+    fn error(input: String, reason: String) -> Self;
+    /// The input as the result names it.
+    fn input(&self) -> &str;
+    fn outcome(&self) -> Outcome;
+    /// The result as one JSON line (with its newline); `plots` keeps plot data, where any.
+    fn json_line(&self, plots: bool) -> Result<String>;
+    /// Its row of the summary (see [`Row::new`] for the arguments).
+    fn row(&self, expected_offset_ms: Option<f64>, saved: Option<&Path>, summary: &Path) -> Row;
+}
+
+impl BatchResult for Report {
+    fn error(input: String, reason: String) -> Self {
+        Report::error(input, reason)
+    }
+    fn input(&self) -> &str {
+        &self.input.path
+    }
+    fn outcome(&self) -> Outcome {
+        self.verdict
+    }
+    fn json_line(&self, plots: bool) -> Result<String> {
+        render_json_line(self, plots)
+    }
+    fn row(&self, expected_offset_ms: Option<f64>, saved: Option<&Path>, summary: &Path) -> Row {
+        Row::new(self, expected_offset_ms, saved, summary)
+    }
+}
+
 /// What the batch has finished so far, in the order it finished.
 #[derive(Default)]
 struct Finished {
@@ -53,21 +87,20 @@ impl Runner {
     /// Runs `measure` on every job and returns the reports in the jobs' order. A job that fails
     /// (or had a problem before it ran) becomes an error report whose reason names the
     /// manifest line it came from; the others go on. `verb` labels the progress bar.
-    pub fn run(
+    pub fn run<T: BatchResult>(
         &self,
         jobs: &[Job],
         verb: &str,
-        measure: impl Fn(&Job) -> Result<Report> + Sync,
-    ) -> Result<Vec<Report>> {
+        measure: impl Fn(&Job) -> Result<T> + Sync,
+    ) -> Result<Vec<T>> {
         if let [job] = jobs {
             let writes_as_it_goes =
                 self.stream_jsonl || self.report_dir.is_some() || self.summary.is_some();
-            if self.lone_input_error_ends_run
-                && !writes_as_it_goes
-                && job.origin.is_none()
-                && job.problem.is_none()
-            {
-                return Ok(vec![measure(job)?]);
+            if self.lone_input_error_ends_run && !writes_as_it_goes && job.origin.is_none() {
+                return match &job.problem {
+                    Some(problem) => Err(Error::input(&job.input, problem.clone())),
+                    None => Ok(vec![measure(job)?]),
+                };
             }
         }
         let pool = rayon::ThreadPoolBuilder::new()
@@ -97,7 +130,7 @@ impl Runner {
                     self.record(&finished, i, job, &report, resumed)?;
                     Ok(report)
                 })
-                .collect::<Result<Vec<Report>>>()
+                .collect::<Result<Vec<T>>>()
         });
         self.progress.finish_and_clear();
         let reports = reports?;
@@ -111,23 +144,23 @@ impl Runner {
 
     /// The report a previous run left in `--report-dir` for `job`, with `--resume`. An error
     /// report is not taken: the input is measured again, as what failed may have been fixed.
-    fn previous(&self, job: &Job) -> Option<Report> {
+    fn previous<T: BatchResult>(&self, job: &Job) -> Option<T> {
         let dir = self.report_dir.as_ref().filter(|_| self.resume)?;
-        let path = dir.join(report_file_name(&job.name()));
-        let report = crate::commands::report::load(&path).ok()?.into_iter().next()?;
-        (report.input.path == job.name() && report.verdict != Outcome::Error).then_some(report)
+        let text = std::fs::read_to_string(dir.join(report_file_name(&job.name()))).ok()?;
+        let result: T = serde_json::from_str(&text).ok()?;
+        (result.input() == job.name() && result.outcome() != Outcome::Error).then_some(result)
     }
 
     /// Writes one finished report everywhere it goes at once, and moves the progress bar.
-    fn record(
+    fn record<T: BatchResult>(
         &self,
         finished: &Mutex<Finished>,
         index: usize,
         job: &Job,
-        report: &Report,
+        report: &T,
         resumed: bool,
     ) -> Result<()> {
-        let line = render_json_line(report, self.json_plots)?;
+        let line = report.json_line(self.json_plots)?;
         if let Some(dir) = self.report_dir.as_ref().filter(|_| !resumed) {
             safe_write::write_file(&dir.join(report_file_name(&job.name())), line.as_bytes())?;
         }
@@ -143,7 +176,7 @@ impl Runner {
                 _ => {}
             }
         }
-        if report.verdict == Outcome::Error {
+        if report.outcome() == Outcome::Error {
             finished.failures += 1;
         }
         if let Some(path) = &self.summary {
@@ -158,9 +191,9 @@ impl Runner {
         Ok(())
     }
 
-    fn row(&self, job: &Job, report: &Report, summary_path: &Path) -> Row {
+    fn row<T: BatchResult>(&self, job: &Job, report: &T, summary_path: &Path) -> Row {
         let saved = self.report_dir.as_ref().map(|dir| dir.join(report_file_name(&job.name())));
-        Row::new(report, job.expected_offset_ms, saved.as_deref(), summary_path)
+        report.row(job.expected_offset_ms, saved.as_deref(), summary_path)
     }
 }
 
@@ -168,7 +201,7 @@ impl Runner {
 /// the command line: it comes from options that every job shares, so it ends the run (exit 2),
 /// as it would for a single input. A manifest row's usage error (an unknown profile) is that
 /// row's alone.
-fn run_one(job: &Job, measure: &impl Fn(&Job) -> Result<Report>) -> Result<Report> {
+fn run_one<T: BatchResult>(job: &Job, measure: &impl Fn(&Job) -> Result<T>) -> Result<T> {
     let result = match &job.problem {
         Some(problem) => Err(Error::input(&job.input, problem.clone())),
         None => measure(job),
@@ -182,7 +215,7 @@ fn run_one(job: &Job, measure: &impl Fn(&Job) -> Result<Report>) -> Result<Repor
                 Some(origin) => format!("{origin}: {problem}"),
                 None => problem,
             };
-            Ok(Report::error(job.name(), reason))
+            Ok(T::error(job.name(), reason))
         }
     }
 }

@@ -40,7 +40,8 @@ pub struct Row {
     /// Positive: the audio is early.
     pub offset_ms: Option<f64>,
     pub uncertainty_ms: Option<f64>,
-    pub confidence: f64,
+    /// None for commands that grade rules, not a measurement (probe, preflight).
+    pub confidence: Option<f64>,
     /// The offset the manifest says the input has.
     pub expected_offset_ms: Option<f64>,
     pub reason: String,
@@ -62,9 +63,31 @@ impl Row {
             marginal: report.marginal,
             offset_ms: report.offset_ms,
             uncertainty_ms: report.uncertainty_ms,
-            confidence: report.confidence,
+            confidence: Some(report.confidence),
             expected_offset_ms,
             reason: report.reason.clone(),
+            report: saved.map(|s| relative_to(s, summary.parent().unwrap_or(Path::new("")))),
+        }
+    }
+
+    /// The row of a result with a verdict and no offset (probe, preflight); the arguments
+    /// after `reason` as for [`Row::new`].
+    pub fn unmeasured(
+        input: &str,
+        verdict: Outcome,
+        reason: String,
+        saved: Option<&Path>,
+        summary: &Path,
+    ) -> Row {
+        Row {
+            input: input.to_string(),
+            verdict,
+            marginal: false,
+            offset_ms: None,
+            uncertainty_ms: None,
+            confidence: None,
+            expected_offset_ms: None,
+            reason,
             report: saved.map(|s| relative_to(s, summary.parent().unwrap_or(Path::new("")))),
         }
     }
@@ -169,17 +192,31 @@ fn render_html(rows: &[Row]) -> String {
         let _ = writeln!(
             html,
             "<tr><td>{input}</td><td class=\"{}\">{verdict}</td><td>{}</td><td>{}</td>\
-             <td>{:.2}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
             row.verdict.as_str(),
             row.offset_ms.map_or("-".into(), describe_offset),
             row.uncertainty_ms.map_or("-".into(), format_uncertainty_ms),
-            row.confidence,
+            row.confidence.map_or("-".into(), |c| format!("{c:.2}")),
             row.expected_offset_ms.map_or("-".into(), describe_offset),
             xml_escape(&row.reason),
         );
     }
     html.push_str("</table>\n</body></html>\n");
     html
+}
+
+/// The terminal's table for a batch of a command without offsets (probe, preflight): one
+/// line an input (verdict, input, reason), then the counts.
+pub fn render_text(rows: &[Row]) -> String {
+    let width = rows.iter().map(|r| r.input.chars().count()).max().unwrap_or(0);
+    let mut text = String::new();
+    for row in rows {
+        let input = crate::report::escape_control(&row.input);
+        let reason = crate::report::escape_control(&row.reason);
+        let _ = writeln!(text, "{:<12} {input:<width$}  {reason}", row.verdict.as_str());
+    }
+    let _ = writeln!(text, "{}", counts(rows));
+    text
 }
 
 /// `12 inputs: 9 pass, 2 fail, 1 error`.

@@ -7,11 +7,14 @@
 //! the extension is pointed out.
 
 use super::preflight_faces::{self, SoundPlacement};
+use crate::batch::summary::Row;
+use crate::batch::{BatchResult, Columns, Job, Runner};
 use crate::error::{Error, Result};
 use crate::features::face::FaceAppearance;
 use crate::media::{self, MediaInfo};
-use crate::report::{escape_control, xml_escape};
-use serde::Serialize;
+use crate::report::{escape_control, xml_escape, Outcome};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -124,7 +127,7 @@ pub fn target(name: &str) -> Result<&'static Target> {
 }
 
 /// The outcome of one rule on a measured value.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleCheck {
     pub status: Status,
     /// What was measured, in words with units.
@@ -135,12 +138,12 @@ pub struct RuleCheck {
     pub value: Option<f64>,
     /// The unit of `value`: `s`, `bytes`, `px` or `share` (0–1).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<&'static str>,
+    pub unit: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -149,13 +152,13 @@ pub enum Status {
     NotChecked,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     /// `video` or `audio`.
-    pub input: &'static str,
+    pub input: Cow<'static, str>,
     /// `format`, `size`, `duration`, `width`, `height`, `fits_video`, `frontal_face`, or with a
     /// sound placement `sound_crop`, `insert_range` and `face_overlap`.
-    pub rule: &'static str,
+    pub rule: Cow<'static, str>,
     /// The limit in words, e.g. `2–10 s`.
     pub limit: String,
     #[serde(flatten)]
@@ -169,25 +172,128 @@ impl Rule {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// The preflight of one job (JSON as written; read back by a batch's `--resume`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Preflight {
-    pub schema: &'static str,
-    pub target: &'static str,
-    pub description: &'static str,
+    pub schema: Cow<'static, str>,
+    pub target: Cow<'static, str>,
+    pub description: Cow<'static, str>,
     pub video: String,
     pub audio: Option<String>,
     /// The faces found, most seen first, when a rule needed them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faces: Option<Vec<FaceAppearance>>,
     pub rules: Vec<Rule>,
-    /// `pass` when no rule failed, `fail` otherwise.
-    pub verdict: Status,
+    /// `pass` when no rule failed, `fail` when one did, `error` when the inputs could not be
+    /// checked (in a batch; see `error`).
+    pub verdict: Outcome,
+    /// Why the job could not be checked (a batch's error row; a single job fails instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Preflight {
-    /// The process exit code: 0 when no rule failed, 1 otherwise.
+    /// The process exit code: 0 when no rule failed, 1 otherwise, 4 for an error.
     pub fn exit_code(&self) -> u8 {
-        u8::from(self.verdict == Status::Fail)
+        self.verdict.exit_code()
+    }
+
+    /// The stand-in for a job whose inputs could not be checked.
+    fn error(video: String, reason: String) -> Preflight {
+        Preflight {
+            schema: SCHEMA.into(),
+            target: Cow::Borrowed(""),
+            description: Cow::Borrowed(""),
+            video,
+            audio: None,
+            faces: None,
+            rules: Vec::new(),
+            verdict: Outcome::Error,
+            error: Some(reason),
+        }
+    }
+
+    /// The failed rules, as `video duration, audio size`.
+    pub fn failed_rules(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| r.check.status == Status::Fail)
+            .map(|r| format!("{} {}", r.input, r.label()))
+            .collect()
+    }
+}
+
+impl BatchResult for Preflight {
+    fn error(input: String, reason: String) -> Self {
+        Preflight::error(input, reason)
+    }
+    fn input(&self) -> &str {
+        &self.video
+    }
+    fn outcome(&self) -> Outcome {
+        self.verdict
+    }
+    fn json_line(&self, _plots: bool) -> Result<String> {
+        serde_json::to_string(self)
+            .map(|line| line + "\n")
+            .map_err(|e| Error::Processing(format!("cannot serialise the preflight: {e}")))
+    }
+    fn row(&self, _expected_offset_ms: Option<f64>, saved: Option<&Path>, summary: &Path) -> Row {
+        let failed = self.failed_rules();
+        let reason = match &self.error {
+            Some(error) => error.clone(),
+            None if failed.is_empty() => format!("{}: no rule failed", self.target),
+            None => format!("{}: failed {}", self.target, failed.join(", ")),
+        };
+        Row::unmeasured(&self.video, self.verdict, reason, saved, summary)
+    }
+}
+
+/// The manifest columns preflight reads: the job's separate audio (`audio_ref`) and its
+/// service (`target`), in place of the command line's.
+pub const MANIFEST_COLUMNS: Columns = &["audio_ref", "target"];
+
+/// Preflights every job against its manifest row's target and audio, or else `target` and
+/// `audio` from the command line (see [`Runner::run`]).
+pub fn run_all(
+    jobs: &[Job],
+    target: Option<&str>,
+    audio: Option<&Path>,
+    placement: &SoundPlacement,
+    runner: &Runner,
+) -> Result<Vec<Preflight>> {
+    // Options every job shares are checked once, before any job runs.
+    if let Some(name) = target {
+        self::target(name)?;
+    }
+    runner.run(jobs, "preflighting", |job| {
+        let name = job.target.as_deref().or(target).ok_or_else(|| {
+            Error::usage("no target: give --target, or a target column in the manifest")
+        })?;
+        run(self::target(name)?, &job.input, job.audio_ref.as_deref().or(audio), placement)
+    })
+}
+
+/// Extensions of audio-only files: a second path with one of them in `preflight VIDEO AUDIO`
+/// is the job's audio, not a second video.
+const AUDIO_EXTENSIONS: [&str; 12] =
+    ["wav", "mp3", "m4a", "aac", "flac", "ogg", "oga", "opus", "wma", "aif", "aiff", "caf"];
+
+/// Takes the job's audio out of `inputs` for the one-job form `preflight VIDEO AUDIO`: two
+/// paths, the second an audio file by its extension, and no `--audio`.
+pub fn take_audio_argument(
+    inputs: &mut Vec<std::path::PathBuf>,
+    audio: &mut Option<std::path::PathBuf>,
+) {
+    let is_audio = |path: &Path| {
+        path.extension().is_some_and(|e| {
+            AUDIO_EXTENSIONS.contains(&e.to_string_lossy().to_lowercase().as_str())
+        })
+    };
+    if let ([_, second], None) = (inputs.as_slice(), &audio) {
+        if is_audio(second) {
+            *audio = inputs.pop();
+        }
     }
 }
 
@@ -237,8 +343,8 @@ pub fn run(
         }
     }
     rules.push(Rule {
-        input: "audio",
-        rule: "fits_video",
+        input: "audio".into(),
+        rule: "fits_video".into(),
         limit: "no longer than the video".to_string(),
         check: match &audio_info {
             // The service plays only the cropped sound, placed as the rules below check.
@@ -254,8 +360,8 @@ pub fn run(
     };
     if target.frontal_face {
         rules.push(Rule {
-            input: "video",
-            rule: "frontal_face",
+            input: "video".into(),
+            rule: "frontal_face".into(),
             limit: "a clear frontal face".to_string(),
             check: preflight_faces::frontal_face(faces.as_deref().unwrap_or_default()),
         });
@@ -273,19 +379,20 @@ pub fn run(
         )?);
     }
     let verdict = if rules.iter().any(|r| r.check.status == Status::Fail) {
-        Status::Fail
+        Outcome::Fail
     } else {
-        Status::Pass
+        Outcome::Pass
     };
     Ok(Preflight {
-        schema: SCHEMA,
-        target: target.name,
-        description: target.description,
+        schema: SCHEMA.into(),
+        target: target.name.into(),
+        description: target.description.into(),
         video: video.display().to_string(),
         audio: audio.map(|a| a.display().to_string()),
         faces,
         rules,
         verdict,
+        error: None,
     })
 }
 
@@ -316,7 +423,7 @@ pub(crate) fn judged_value(
     value: f64,
     unit: &'static str,
 ) -> RuleCheck {
-    RuleCheck { value: Some(value), unit: Some(unit), ..judged(pass, measured) }
+    RuleCheck { value: Some(value), unit: Some(unit.into()), ..judged(pass, measured) }
 }
 
 /// The audio may run at most this much (s) past the video: a frame's worth of AAC padding.
@@ -340,7 +447,7 @@ fn fits_video(audio: &MediaInfo, video: &MediaInfo) -> RuleCheck {
 fn limit_rules(input: &'static str, limits: &Limits, info: &MediaInfo) -> Vec<Rule> {
     let mut rules = Vec::new();
     let mut rule = |rule: &'static str, limit: String, check: RuleCheck| {
-        rules.push(Rule { input, rule, limit, check });
+        rules.push(Rule { input: input.into(), rule: rule.into(), limit, check });
     };
     if let Some(formats) = limits.formats {
         let accepted = formats.contains(&info.format.as_str())
@@ -421,6 +528,12 @@ fn range_words(min: Option<f64>, max: Option<f64>, unit: &str) -> String {
 /// Human-readable preflight output: one line per rule, then the verdict.
 pub fn render_text(preflight: &Preflight) -> String {
     let mut out = String::new();
+    if let Some(error) = &preflight.error {
+        let _ =
+            writeln!(out, "preflight {}: {}", preflight.target, escape_control(&preflight.video));
+        let _ = writeln!(out, "ERROR: {}", escape_control(error));
+        return out;
+    }
     let _ = writeln!(out, "preflight {}: {}", preflight.target, preflight.description);
     let _ = writeln!(out, "  video  {}", escape_control(&preflight.video));
     if let Some(audio) = &preflight.audio {
@@ -468,12 +581,7 @@ pub fn render_text(preflight: &Preflight) -> String {
         }
         out.push('\n');
     }
-    let failed: Vec<String> = preflight
-        .rules
-        .iter()
-        .filter(|r| r.check.status == Status::Fail)
-        .map(|r| format!("{} {}", r.input, r.label()))
-        .collect();
+    let failed = preflight.failed_rules();
     let unchecked = preflight.rules.iter().filter(|r| r.check.status == Status::NotChecked).count();
     let mut verdict = if failed.is_empty() {
         "PASS: no rule failed".to_string()
@@ -492,28 +600,50 @@ pub fn render_text(preflight: &Preflight) -> String {
     out
 }
 
-/// JUnit XML: one testcase per rule in a testsuite named after the target; a failed rule is a
-/// `<failure>`, an unchecked one `<skipped>`.
-pub fn render_junit(preflight: &Preflight) -> String {
-    let count =
-        |status: Status| preflight.rules.iter().filter(|r| r.check.status == status).count();
+/// JUnit XML: a testsuite per job, named after the target and the video, with one testcase
+/// per rule; a failed rule is a `<failure>`, an unchecked one `<skipped>`, and a job that could
+/// not be checked one `<error>` testcase.
+pub fn render_junit(preflights: &[Preflight]) -> String {
+    let count = |status: Status| {
+        preflights.iter().flat_map(|p| &p.rules).filter(|r| r.check.status == status).count()
+    };
+    let errors = preflights.iter().filter(|p| p.error.is_some()).count();
+    let tests = preflights.iter().map(|p| p.rules.len()).sum::<usize>() + errors;
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
-        "<testsuites name=\"avsync preflight\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
-        preflight.rules.len(),
+        "<testsuites name=\"avsync preflight\" tests=\"{tests}\" failures=\"{}\" errors=\"{errors}\" skipped=\"{}\">",
         count(Status::Fail),
         count(Status::NotChecked)
     );
+    for preflight in preflights {
+        write_junit_suite(&mut xml, preflight);
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+fn write_junit_suite(xml: &mut String, preflight: &Preflight) {
+    let count =
+        |status: Status| preflight.rules.iter().filter(|r| r.check.status == status).count();
+    let target = xml_escape(&preflight.target);
+    let errors = usize::from(preflight.error.is_some());
     let _ = writeln!(
         xml,
-        "  <testsuite name=\"preflight {}: {}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
-        xml_escape(preflight.target),
+        "  <testsuite name=\"preflight {target}: {}\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\" skipped=\"{}\">",
         xml_escape(&preflight.video),
-        preflight.rules.len(),
+        preflight.rules.len() + errors,
         count(Status::Fail),
         count(Status::NotChecked)
     );
+    if let Some(error) = &preflight.error {
+        let _ = writeln!(
+            xml,
+            "    <testcase classname=\"avsync.preflight.{target}\" name=\"inputs\">\
+             <error message=\"{}\" type=\"input\"/></testcase>",
+            xml_escape(error)
+        );
+    }
     for rule in &preflight.rules {
         let message = xml_escape(&format!(
             "{}; limit: {}{}",
@@ -523,8 +653,7 @@ pub fn render_junit(preflight: &Preflight) -> String {
         ));
         let _ = write!(
             xml,
-            "    <testcase classname=\"avsync.preflight.{}\" name=\"{} {}\">",
-            xml_escape(preflight.target),
+            "    <testcase classname=\"avsync.preflight.{target}\" name=\"{} {}\">",
             rule.input,
             rule.label()
         );
@@ -539,8 +668,7 @@ pub fn render_junit(preflight: &Preflight) -> String {
         }
         xml.push_str("</testcase>\n");
     }
-    xml.push_str("  </testsuite>\n</testsuites>\n");
-    xml
+    xml.push_str("  </testsuite>\n");
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ pub fn sound_rules(
 }
 
 fn rule(name: &'static str, limit: String, check: RuleCheck) -> Rule {
-    Rule { input: "audio", rule: name, limit, check }
+    Rule { input: "audio".into(), rule: name.into(), limit, check }
 }
 
 fn crop_limit() -> String {
@@ -229,7 +229,7 @@ mod tests {
     }
 
     fn statuses(rules: &[Rule]) -> Vec<(&str, Status)> {
-        rules.iter().map(|r| (r.rule, r.check.status)).collect()
+        rules.iter().map(|r| (r.rule.as_ref(), r.check.status)).collect()
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::pose::head_pose;
 use super::tracker::{FrameFaces, TrackId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Most a head may be turned (yaw) and still count as facing the camera. MediaPipe's mesh, and
 /// lip-sync models trained on frontal talking heads (HDTF, VoxCeleb crops), lose the far lip
@@ -13,7 +13,7 @@ pub const MAX_FRONTAL_YAW_DEG: f64 = 30.0;
 pub const MAX_FRONTAL_PITCH_DEG: f64 = 25.0;
 
 /// One face (a tracker id) over the video.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FaceAppearance {
     pub track: TrackId,
     /// First and last frame it is seen in, in ms of presentation time.
