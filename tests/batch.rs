@@ -308,7 +308,8 @@ fn probe_and_preflight_take_batches_too() {
         args.extend_from_slice(extra);
         avsync(&args)
     };
-    let (code, stdout, stderr) = probe(&["--summary", s(&summary)]);
+    let table = out.path().join("probe.csv");
+    let (code, stdout, stderr) = probe(&["--summary", s(&summary), "--summary", s(&table)]);
     assert_eq!(code, 4, "one file is not media: {stdout}{stderr}");
     let probes = json_lines(&stdout);
     assert_eq!(probes.len(), 4, "{stdout}");
@@ -318,6 +319,7 @@ fn probe_and_preflight_take_batches_too() {
     assert_eq!(probes.iter().filter(|p| p["streams"].as_array().is_some()).count(), 3);
     let html = fs::read_to_string(&summary).unwrap();
     assert!(html.contains("4 inputs: 3 pass, 1 error"), "{html}");
+    assert_eq!(csv::Reader::from_path(&table).unwrap().records().count(), 4);
 
     // --resume takes the saved probes of the files that could be read.
     for entry in fs::read_dir(&reports).unwrap() {

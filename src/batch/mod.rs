@@ -43,9 +43,10 @@ pub struct BatchArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
     /// Write the summary table (one row an input) to PATH as CSV, JSON Lines or HTML, by its
-    /// extension (.csv, .jsonl, .html); kept up to date as inputs finish.
+    /// extension (.csv, .jsonl, .html); kept up to date as inputs finish. Repeat for several
+    /// formats.
     #[arg(long, value_name = "PATH")]
-    pub summary: Option<PathBuf>,
+    pub summary: Vec<PathBuf>,
     /// Write each input's JSON report into DIR as soon as it finishes.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
@@ -104,7 +105,7 @@ impl BatchArgs {
     /// batch's output paths: `stream_jsonl` streams each result as a JSON line on standard
     /// output; `quiet` hides the progress bar.
     pub fn plain_runner(&self, stream_jsonl: bool, quiet: bool) -> Result<Runner> {
-        if let Some(path) = &self.summary {
+        for path in &self.summary {
             summary::check(path)?;
         }
         if let Some(dir) = &self.report_dir {

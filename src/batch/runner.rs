@@ -35,8 +35,8 @@ pub struct Runner {
     pub report_dir: Option<PathBuf>,
     /// Take the reports already in `report_dir` instead of measuring again.
     pub resume: bool,
-    /// The summary table as CSV, JSON Lines or HTML (by extension).
-    pub summary: Option<PathBuf>,
+    /// The summary table as CSV, JSON Lines or HTML (each file's format by its extension).
+    pub summary: Vec<PathBuf>,
     /// A lone input from the command line, with nothing written as it goes, that cannot be
     /// measured ends the run with its error (one line, exit 4, nothing on standard output), as
     /// a command of one input always did; otherwise it becomes an error report like a batch's.
@@ -77,9 +77,9 @@ impl BatchResult for Report {
 }
 
 /// What the batch has finished so far, in the order it finished.
-#[derive(Default)]
 struct Finished {
-    rows: Vec<(usize, Row)>,
+    /// For each `--summary` file, its rows.
+    rows: Vec<Vec<Row>>,
     failures: usize,
 }
 
@@ -95,7 +95,7 @@ impl Runner {
     ) -> Result<Vec<T>> {
         if let [job] = jobs {
             let writes_as_it_goes =
-                self.stream_jsonl || self.report_dir.is_some() || self.summary.is_some();
+                self.stream_jsonl || self.report_dir.is_some() || !self.summary.is_empty();
             if self.lone_input_error_ends_run && !writes_as_it_goes && job.origin.is_none() {
                 return match &job.problem {
                     Some(problem) => Err(Error::input(&job.input, problem.clone())),
@@ -116,25 +116,26 @@ impl Runner {
         );
         self.progress.set_message("0 failed");
         self.progress.enable_steady_tick(PROGRESS_TICK);
-        let finished = Mutex::new(Finished::default());
+        let finished =
+            Mutex::new(Finished { rows: vec![Vec::new(); self.summary.len()], failures: 0 });
         let reports = pool.install(|| {
             jobs.par_iter()
-                .enumerate()
-                .map(|(i, job)| {
+                .map(|job| {
                     let previous = self.previous(job);
                     let resumed = previous.is_some();
                     let report = match previous {
                         Some(report) => report,
                         None => run_one(job, &measure)?,
                     };
-                    self.record(&finished, i, job, &report, resumed)?;
+                    self.record(&finished, job, &report, resumed)?;
                     Ok(report)
                 })
                 .collect::<Result<Vec<T>>>()
         });
         self.progress.finish_and_clear();
         let reports = reports?;
-        if let Some(path) = &self.summary {
+        // The final tables list the inputs in the jobs' order.
+        for path in &self.summary {
             let rows: Vec<Row> =
                 jobs.iter().zip(&reports).map(|(job, r)| self.row(job, r, path)).collect();
             summary::write(path, &rows)?;
@@ -155,7 +156,6 @@ impl Runner {
     fn record<T: BatchResult>(
         &self,
         finished: &Mutex<Finished>,
-        index: usize,
         job: &Job,
         report: &T,
         resumed: bool,
@@ -179,12 +179,11 @@ impl Runner {
         if report.outcome() == Outcome::Error {
             finished.failures += 1;
         }
-        if let Some(path) = &self.summary {
-            finished.rows.push((index, self.row(job, report, path)));
+        for (rows, path) in finished.rows.iter_mut().zip(&self.summary) {
+            rows.push(self.row(job, report, path));
             // Rewritten whole (atomically) after each result rather than appended, so that the
             // file is always a complete table, HTML included, even after Ctrl-C.
-            let rows: Vec<Row> = finished.rows.iter().map(|(_, row)| row.clone()).collect();
-            summary::write(path, &rows)?;
+            summary::write(path, rows)?;
         }
         self.progress.set_message(format!("{} failed", finished.failures));
         self.progress.inc(1);
