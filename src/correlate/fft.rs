@@ -133,17 +133,12 @@ impl Correlator {
 
     /// Pearson correlation of `a[t + k]` with `b[t]` over their overlap, for each lag.
     pub fn normalized(&mut self, a: &[f64], b: &[f64], max_lag: usize) -> LagCurve {
-        let ones_a = vec![1.0; a.len()];
-        let ones_b = vec![1.0; b.len()];
-        self.normalized_masked(a, &ones_a, b, &ones_b, max_lag)
+        let values = self.mean_normalized_masked(&[a], None, &[b], &vec![1.0; b.len()], max_lag);
+        LagCurve { max_lag, values }
     }
 
     /// Pearson correlation per lag counting only samples where both masks are non-zero (masks
     /// are weights, usually 0 or 1: a frame without a face, a stretch without speech).
-    ///
-    /// This is masked normalized cross-correlation (Padfield 2010): six correlations of the
-    /// masked signals, their squares and the masks give each lag's overlap count, means and
-    /// variances. Lags with too little overlap or no variance are NaN.
     pub fn normalized_masked(
         &mut self,
         a: &[f64],
@@ -152,45 +147,173 @@ impl Correlator {
         b_mask: &[f64],
         max_lag: usize,
     ) -> LagCurve {
-        assert_eq!(a.len(), a_mask.len(), "signal and mask lengths differ");
-        assert_eq!(b.len(), b_mask.len(), "signal and mask lengths differ");
-        let n = Self::fft_len(a.len(), b.len(), max_lag);
-        let weighted = |x: &[f64], w: &[f64], power: i32| -> Vec<f64> {
-            x.iter().zip(w).map(|(v, m)| v.powi(power) * m).collect()
-        };
-        let wa = self.spectrum(a_mask, n);
-        let a1 = self.spectrum(&weighted(a, a_mask, 1), n);
-        let a2 = self.spectrum(&weighted(a, a_mask, 2), n);
-        let wb = self.spectrum(b_mask, n);
-        let b1 = self.spectrum(&weighted(b, b_mask, 1), n);
-        let b2 = self.spectrum(&weighted(b, b_mask, 2), n);
-        let none = Weighting::None;
-        let count = self.inverse_product(&wa, &wb, max_lag, none);
-        let sum_a = self.inverse_product(&a1, &wb, max_lag, none);
-        let sum_b = self.inverse_product(&wa, &b1, max_lag, none);
-        let sum_aa = self.inverse_product(&a2, &wb, max_lag, none);
-        let sum_bb = self.inverse_product(&wa, &b2, max_lag, none);
-        let sum_ab = self.inverse_product(&a1, &b1, max_lag, none);
-        let values = (0..count.len())
-            .map(|i| {
-                let n = count[i];
-                if n < MIN_OVERLAP_SAMPLES {
-                    return f64::NAN;
-                }
-                let covariance = sum_ab[i] - sum_a[i] * sum_b[i] / n;
-                let var_a = sum_aa[i] - sum_a[i] * sum_a[i] / n;
-                let var_b = sum_bb[i] - sum_b[i] * sum_b[i] / n;
-                // Relative floor: FFT round-off leaves ~1e-12 of the energy in a constant signal.
-                let floor_a = 1e-9 * sum_aa[i].abs().max(f64::MIN_POSITIVE);
-                let floor_b = 1e-9 * sum_bb[i].abs().max(f64::MIN_POSITIVE);
-                if var_a <= floor_a || var_b <= floor_b {
-                    return f64::NAN;
-                }
-                (covariance / (var_a * var_b).sqrt()).clamp(-1.0, 1.0)
-            })
-            .collect();
+        let values = self.mean_normalized_masked(&[a], Some(a_mask), &[b], b_mask, max_lag);
         LagCurve { max_lag, values }
     }
+
+    /// The mean over every pair of an `a` and a `b` signal of their masked Pearson correlation
+    /// per lag (`a[t + k]` against `b[t]`, `k` in `-max_lag..=max_lag`). The `a` signals share
+    /// one mask (`None`: every sample counts), the `b` signals another; a lag where any pair's
+    /// correlation is undefined (too little overlap, no variance) is NaN.
+    ///
+    /// This is masked normalized cross-correlation (Padfield 2010): correlations of the masked
+    /// signals, their squares and the masks give each lag's overlap count, means and variances.
+    /// They are sums over `t`, so they are taken [`BLOCK_SAMPLES`] of `b` at a time and added:
+    /// memory stays a few MB whatever the length, and time stays linear in it. Each block's
+    /// spectra are made once and shared by every pair.
+    pub fn mean_normalized_masked<A: Samples + ?Sized, B: Samples + ?Sized>(
+        &mut self,
+        a: &[&A],
+        a_mask: Option<&A>,
+        b: &[&B],
+        b_mask: &B,
+        max_lag: usize,
+    ) -> Vec<f64> {
+        let a_len = a.first().map_or(0, |s| s.sample_count());
+        let b_len = b_mask.sample_count();
+        assert!(a.iter().all(|s| s.sample_count() == a_len), "a signals of different lengths");
+        assert!(a_mask.is_none_or(|m| m.sample_count() == a_len), "a mask of another length");
+        assert!(b.iter().all(|s| s.sample_count() == b_len), "b signals and mask lengths differ");
+        let mut sums = LagSums::new(a.len(), b.len(), 2 * max_lag + 1);
+        for start in (0..b_len).step_by(BLOCK_SAMPLES) {
+            let end = (start + BLOCK_SAMPLES).min(b_len);
+            // `a` from `start - max_lag` to `end + max_lag`, zero and masked out beyond its ends:
+            // local lag `m` of the block is lag `m - max_lag` of the whole.
+            let stretch = end - start + 2 * max_lag;
+            let n = fast_len(stretch);
+            let a_index = |j: usize| (start + j).checked_sub(max_lag).filter(|&i| i < a_len);
+            let wa: Vec<f64> = (0..stretch)
+                .map(|j| a_index(j).map_or(0.0, |i| a_mask.map_or(1.0, |m| m.at(i))))
+                .collect();
+            let wb: Vec<f64> = (start..end).map(|t| b_mask.at(t)).collect();
+            let a_powers: Vec<[Spectrum; 2]> = a
+                .iter()
+                .map(|s| {
+                    let at = |j: usize| a_index(j).map_or(0.0, |i| s.at(i));
+                    self.power_spectra(&wa, at, n)
+                })
+                .collect();
+            let b_powers: Vec<[Spectrum; 2]> =
+                b.iter().map(|s| self.power_spectra(&wb, |u| s.at(start + u), n)).collect();
+            let (wa, wb) = (self.spectrum(&wa, n), self.spectrum(&wb, n));
+            add(&mut sums.count, &self.leading_lags(&wa, &wb, sums.lags));
+            for (i, [a1, a2]) in a_powers.iter().enumerate() {
+                add(&mut sums.a[i], &self.leading_lags(a1, &wb, sums.lags));
+                add(&mut sums.aa[i], &self.leading_lags(a2, &wb, sums.lags));
+                for (j, [b1, _]) in b_powers.iter().enumerate() {
+                    add(&mut sums.ab[i * b.len() + j], &self.leading_lags(a1, b1, sums.lags));
+                }
+            }
+            for (j, [b1, b2]) in b_powers.iter().enumerate() {
+                add(&mut sums.b[j], &self.leading_lags(&wa, b1, sums.lags));
+                add(&mut sums.bb[j], &self.leading_lags(&wa, b2, sums.lags));
+            }
+        }
+        sums.mean_pearson()
+    }
+
+    /// The spectra of `x · w` and `x² · w` for the signal `x` (read by index) and weights `w`.
+    fn power_spectra(&mut self, w: &[f64], x: impl Fn(usize) -> f64, n: usize) -> [Spectrum; 2] {
+        let once: Vec<f64> = w.iter().enumerate().map(|(j, &w)| x(j) * w).collect();
+        let twice: Vec<f64> = once.iter().enumerate().map(|(j, &v)| v * x(j)).collect();
+        [self.spectrum(&once, n), self.spectrum(&twice, n)]
+    }
+
+    /// `Σ_u x[u + m] · y[u]` for `m` in `0..lags`, from the spectra of `x` and `y` (no wrap-around
+    /// when the FFT length holds `x` and `y` is no longer).
+    fn leading_lags(&mut self, x: &Spectrum, y: &Spectrum, lags: usize) -> Vec<f64> {
+        let bins = x.bins.iter().zip(&y.bins).map(|(p, q)| p * q.conj()).collect();
+        let mut circular = self.inverse(&Spectrum { n: x.n, bins });
+        circular.truncate(lags);
+        circular
+    }
+}
+
+/// Longest stretch of the `b` signals that one FFT of the masked correlations covers (about
+/// 2.7 minutes of 100 Hz features): longer signals are taken block by block.
+const BLOCK_SAMPLES: usize = 1 << 14;
+
+/// A signal the masked correlations read a block at a time: a slice, or a view of one (such as
+/// a rolled copy that need not be made).
+pub trait Samples: Sync {
+    fn sample_count(&self) -> usize;
+    /// Sample `i`, for `i < sample_count()`.
+    fn at(&self, i: usize) -> f64;
+}
+
+impl Samples for [f64] {
+    fn sample_count(&self) -> usize {
+        self.len()
+    }
+    fn at(&self, i: usize) -> f64 {
+        self[i]
+    }
+}
+
+fn add(total: &mut [f64], values: &[f64]) {
+    total.iter_mut().zip(values).for_each(|(t, v)| *t += v);
+}
+
+/// Per-lag sums over the masked overlap of every `a` and `b` signal: the overlap count, each
+/// signal's sum and sum of squares, and each pair's sum of products (`ab[i * b_count + j]`).
+struct LagSums {
+    lags: usize,
+    count: Vec<f64>,
+    a: Vec<Vec<f64>>,
+    aa: Vec<Vec<f64>>,
+    b: Vec<Vec<f64>>,
+    bb: Vec<Vec<f64>>,
+    ab: Vec<Vec<f64>>,
+}
+
+impl LagSums {
+    fn new(a_count: usize, b_count: usize, lags: usize) -> LagSums {
+        let zeros = |count: usize| vec![vec![0.0; lags]; count];
+        LagSums {
+            lags,
+            count: vec![0.0; lags],
+            a: zeros(a_count),
+            aa: zeros(a_count),
+            b: zeros(b_count),
+            bb: zeros(b_count),
+            ab: zeros(a_count * b_count),
+        }
+    }
+
+    /// The mean over the pairs of the Pearson correlation at each lag.
+    fn mean_pearson(&self) -> Vec<f64> {
+        let pairs = self.ab.len() as f64;
+        (0..self.lags)
+            .map(|k| {
+                let mut total = 0.0;
+                for (i, (a, aa)) in self.a.iter().zip(&self.aa).enumerate() {
+                    for (j, (b, bb)) in self.b.iter().zip(&self.bb).enumerate() {
+                        let ab = self.ab[i * self.b.len() + j][k];
+                        total += pearson(self.count[k], a[k], b[k], aa[k], bb[k], ab);
+                    }
+                }
+                total / pairs
+            })
+            .collect()
+    }
+}
+
+/// Pearson correlation from the sums over `n` weighted samples; NaN with too little overlap
+/// or no variance.
+fn pearson(n: f64, sum_a: f64, sum_b: f64, sum_aa: f64, sum_bb: f64, sum_ab: f64) -> f64 {
+    if n < MIN_OVERLAP_SAMPLES {
+        return f64::NAN;
+    }
+    let covariance = sum_ab - sum_a * sum_b / n;
+    let var_a = sum_aa - sum_a * sum_a / n;
+    let var_b = sum_bb - sum_b * sum_b / n;
+    // Relative floor: FFT round-off leaves ~1e-12 of the energy in a constant signal.
+    let floor_a = 1e-9 * sum_aa.abs().max(f64::MIN_POSITIVE);
+    let floor_b = 1e-9 * sum_bb.abs().max(f64::MIN_POSITIVE);
+    if var_a <= floor_a || var_b <= floor_b {
+        return f64::NAN;
+    }
+    (covariance / (var_a * var_b).sqrt()).clamp(-1.0, 1.0)
 }
 
 #[cfg(test)]
@@ -293,6 +416,36 @@ mod tests {
         let peak = curve.peak().unwrap();
         assert!((peak.lag - 9.0).abs() < 0.05, "found {}", peak.lag);
         assert!(peak.value > 0.99, "peak {}", peak.value);
+    }
+
+    #[test]
+    fn long_signals_are_summed_block_by_block_as_one() {
+        // Three blocks, with masked holes across the block joints.
+        let len = 2 * BLOCK_SAMPLES + 777;
+        let b = noise(len, 6);
+        let a: Vec<f64> =
+            (0..len).map(|t| if t >= 3 { b[t - 3] } else { 0.0 } + 0.3 * b[t]).collect();
+        let hole = |centre: usize| centre - 40..centre + 40;
+        let mut a_mask = vec![1.0; len];
+        let mut b_mask = vec![1.0; len];
+        hole(BLOCK_SAMPLES).for_each(|t| a_mask[t] = 0.0);
+        hole(2 * BLOCK_SAMPLES + 10).for_each(|t| b_mask[t] = 0.0);
+        let max_lag = 12;
+        let curve = Correlator::new().normalized_masked(&a, &a_mask, &b, &b_mask, max_lag);
+        for lag in -12isize..=12 {
+            let (mut n, mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+            for t in 0..len as isize {
+                let Some(i) = usize::try_from(t + lag).ok().filter(|&i| i < len) else { continue };
+                let w = a_mask[i] * b_mask[t as usize];
+                let (x, y) = (a[i], b[t as usize]);
+                (n, sa, sb) = (n + w, sa + w * x, sb + w * y);
+                (saa, sbb, sab) = (saa + w * x * x, sbb + w * y * y, sab + w * x * y);
+            }
+            let direct = pearson(n, sa, sb, saa, sbb, sab);
+            let blocked = curve.at(lag).unwrap();
+            assert!((blocked - direct).abs() < 1e-9, "lag {lag}: {blocked} vs {direct}");
+        }
+        assert_eq!(curve.peak().unwrap().lag.round(), 3.0);
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod fft;
 pub mod peak;
 mod spectrum;
 
-pub use fft::Correlator;
+pub use fft::{Correlator, Samples};
 pub use spectrum::{Band, CrossSpectrum, Spectrum};
 
 /// Correlation values over a symmetric lag range `-max_lag..=max_lag`.

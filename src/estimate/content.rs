@@ -29,7 +29,7 @@
 use super::face_position::FacePosition;
 use super::line::{fit_offset_line, LineRules, Z_95};
 use super::significance::median_and_sigma;
-use crate::correlate::{peak, Correlator};
+use crate::correlate::{peak, Correlator, Samples};
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{LipSample, LipSeries, LipTrack, TrackId};
 use crate::report::{
@@ -642,23 +642,29 @@ impl LipSignals {
         }
     }
 
-    /// The same signals rolled by `shift` frames and optionally reversed: a null track.
-    fn scrambled(&self, shift: usize, reverse: bool) -> LipSignals {
-        let transform = |v: &[f64]| -> Vec<f64> {
-            let mut v = v.to_vec();
-            if reverse {
-                v.reverse();
-            }
-            let n = v.len();
-            if n > 0 {
-                v.rotate_right(shift % n);
-            }
-            v
-        };
-        LipSignals {
-            signals: self.signals.each_ref().map(|s| transform(s)),
-            mask: transform(&self.mask),
-        }
+    /// The lip signals as [`mean_correlation`] takes them.
+    fn views(&self) -> [&[f64]; LIP_SIGNALS] {
+        self.signals.each_ref().map(Vec::as_slice)
+    }
+}
+
+/// A signal rolled by `shift` frames (and first reversed): a null track, the lips' rhythm
+/// without its link to the words, read in place rather than copied.
+struct Rolled<'a> {
+    signal: &'a [f64],
+    shift: usize,
+    reversed: bool,
+}
+
+impl Samples for Rolled<'_> {
+    fn sample_count(&self) -> usize {
+        self.signal.len()
+    }
+    fn at(&self, i: usize) -> f64 {
+        let n = self.signal.len();
+        // Rolled right by `shift`: element i comes from i - shift (mod n).
+        let j = (i + n - self.shift % n) % n;
+        self.signal[if self.reversed { n - 1 - j } else { j }]
     }
 }
 
@@ -699,22 +705,14 @@ fn preprocess(values: &[f64], mask: &[f64]) -> Vec<f64> {
 
 /// Mean masked normalised cross-correlation of every audio signal with every lip signal (all
 /// of the same length). Lag `k`: audio at `t + k` against lips at `t`.
-fn mean_correlation(
+fn mean_correlation<L: Samples + ?Sized>(
     correlator: &mut Correlator,
     audio: &[&[f64]],
-    lip: &LipSignals,
+    lip: &[&L; LIP_SIGNALS],
+    mask: &L,
     max_lag: usize,
 ) -> Vec<f64> {
-    let ones = vec![1.0; lip.mask.len()];
-    let mut total = vec![0.0; 2 * max_lag + 1];
-    for a in audio {
-        for b in &lip.signals {
-            let curve = correlator.normalized_masked(a, &ones, b, &lip.mask, max_lag);
-            total.iter_mut().zip(&curve.values).for_each(|(t, v)| *t += v);
-        }
-    }
-    let pairs = (audio.len() * lip.signals.len()) as f64;
-    total.iter().map(|t| t / pairs).collect()
+    correlator.mean_normalized_masked(audio, None, lip, mask, max_lag)
 }
 
 /// How a correlation peak stands against chance: the peaks of the same audio against
@@ -735,8 +733,15 @@ impl Null {
             .map_init(Correlator::new, |correlator, k| {
                 let shift =
                     if short { k * n / NULL_TRACKS } else { (k + 1) * n / (NULL_TRACKS + 1) };
-                let null = lip.scrambled(shift, short || k % 2 == 1);
-                let curve = mean_correlation(correlator, audio, &null, max_lag);
+                let roll = |signal| Rolled { signal, shift, reversed: short || k % 2 == 1 };
+                let signals = lip.signals.each_ref().map(|s| roll(s.as_slice()));
+                let curve = mean_correlation(
+                    correlator,
+                    audio,
+                    &signals.each_ref(),
+                    &roll(&lip.mask),
+                    max_lag,
+                );
                 finite_argmax(&curve).map_or(0.0, |i| curve[i])
             })
             .collect();
@@ -772,7 +777,7 @@ fn finite_argmax(values: &[f64]) -> Option<usize> {
 
 fn whole_clip(audio: &[Vec<f64>], lip: &LipSignals, max_lag: usize) -> WholeClip {
     let audio: Vec<&[f64]> = audio.iter().map(Vec::as_slice).collect();
-    let curve = mean_correlation(&mut Correlator::new(), &audio, lip, max_lag);
+    let curve = mean_correlation(&mut Correlator::new(), &audio, &lip.views(), &lip.mask, max_lag);
     let index = finite_argmax(&curve);
     let peak = index.map(|i| {
         let refined = peak::refine_quadratic5(&curve, i);
@@ -840,7 +845,7 @@ fn windows(
             }
             let audio: Vec<&[f64]> = audio.iter().map(|a| &a[range.clone()]).collect();
             let lip = lip.slice(range);
-            let curve = mean_correlation(correlator, &audio, &lip, max_lag);
+            let curve = mean_correlation(correlator, &audio, &lip.views(), &lip.mask, max_lag);
             let Some(best) = finite_argmax(&curve) else { return window };
             let null = Null::of(&audio, &lip, max_lag);
             window.z = Some(null.z(curve[best]));
