@@ -57,16 +57,14 @@ fn bench(c: &mut Criterion) {
         .collect();
     let audio = AudioFeatures::of_samples(sample_rate, 0.0, &samples);
     let times: Vec<f64> = (0..1500).map(|i| i as f64 / 25.0).collect();
-    let track = LipTrack {
-        id: Some(0),
-        samples: times
-            .iter()
-            .map(|t| {
-                let i = (((t + 0.06) * f64::from(sample_rate)) as usize).min(env.len() - 1);
-                Some(mouth(env[i]))
-            })
-            .collect(),
-    };
+    let openings = times
+        .iter()
+        .map(|t| {
+            let i = (((t + 0.06) * f64::from(sample_rate)) as usize).min(env.len() - 1);
+            Some(mouth(env[i]))
+        })
+        .collect();
+    let track = LipTrack::from_frames(Some(0), openings);
     let lips = LipSeries {
         frame_times_s: times,
         largest: track.clone(),

@@ -81,7 +81,7 @@ fn lips_following(samples: &[f32], fps: f64, offset_ms: f64, drift_ppm: f64) -> 
 }
 
 fn series(times: Vec<f64>, samples: Vec<Option<LipSample>>) -> LipSeries {
-    let track = LipTrack { id: Some(0), samples };
+    let track = LipTrack::from_frames(Some(0), samples);
     LipSeries {
         frame_times_s: times,
         largest: track.clone(),

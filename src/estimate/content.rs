@@ -618,7 +618,7 @@ impl LipSignals {
                 continue;
             }
             let (t0, t1) = (frame_times_s[i], frame_times_s[i + 1]);
-            let (Some(a), Some(b)) = (track.samples[i], track.samples[i + 1]) else { continue };
+            let (Some(a), Some(b)) = (track.sample(i), track.sample(i + 1)) else { continue };
             if t1 - t0 > MAX_FRAME_GAP_S || t1 <= t0 {
                 continue;
             }

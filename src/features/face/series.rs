@@ -26,19 +26,45 @@ impl LipSample {
     }
 }
 
-/// One face through the clip: a sample for every frame (`None` where it was not seen).
+/// One face through the clip: a sample for each frame from the first it was seen in to the
+/// last (`None` where it was not seen), so that a clip with many cuts, and so many short
+/// tracks, holds each track's frames only, not tracks × frames.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LipTrack {
     /// The tracker's id, or `None` for the composite "largest face in each frame".
     pub id: Option<TrackId>,
-    pub samples: Vec<Option<LipSample>>,
+    /// The frame `samples[0]` belongs to.
+    pub first_frame: usize,
+    samples: Vec<Option<LipSample>>,
+    /// Frames in the whole clip (set by [`LipSeries::finish`]).
+    frames: usize,
 }
 
 impl LipTrack {
-    /// Share of frames in which this face was seen.
+    /// A track with a sample (or `None`) for every frame of a clip.
+    pub fn from_frames(id: Option<TrackId>, samples: Vec<Option<LipSample>>) -> LipTrack {
+        LipTrack { id, first_frame: 0, frames: samples.len(), samples }
+    }
+
+    /// The face's sample in frame `frame` of the clip, if it was seen there.
+    pub fn sample(&self, frame: usize) -> Option<LipSample> {
+        let i = frame.checked_sub(self.first_frame)?;
+        self.samples.get(i).copied().flatten()
+    }
+
+    /// Share of the clip's frames in which this face was seen.
     pub fn presence(&self) -> f64 {
         let seen = self.samples.iter().filter(|s| s.is_some()).count();
-        seen as f64 / self.samples.len().max(1) as f64
+        seen as f64 / self.frames.max(self.first_frame + self.samples.len()).max(1) as f64
+    }
+
+    /// Adds the sample of frame `frame` (frames in order; skipped ones are not seen).
+    fn push(&mut self, frame: usize, sample: Option<LipSample>) {
+        if self.samples.is_empty() {
+            self.first_frame = frame;
+        }
+        self.samples.resize(frame - self.first_frame, None);
+        self.samples.push(sample);
     }
 
     /// Standard deviation of the mouth opening over the frames with the face: near 0 for a
@@ -89,18 +115,18 @@ impl LipSeries {
             let track = match self.tracks.iter().position(|t| t.id == Some(face.track)) {
                 Some(i) => &mut self.tracks[i],
                 None => {
-                    self.tracks.push(LipTrack { id: Some(face.track), samples: Vec::new() });
+                    let track = LipTrack { id: Some(face.track), ..LipTrack::default() };
+                    self.tracks.push(track);
                     self.tracks.last_mut().expect("just pushed")
                 }
             };
-            track.samples.resize(index, None);
-            track.samples.push(Some(sample(face)));
+            track.push(index, Some(sample(face)));
         }
         let largest = frame
             .faces
             .iter()
             .max_by(|a, b| a.lips.eye_distance_px.total_cmp(&b.lips.eye_distance_px));
-        self.largest.samples.push(largest.map(sample));
+        self.largest.push(index, largest.map(sample));
         if let Some(face) = largest {
             if self.widest_mouth.is_none_or(|m| face.lips.inner_gap > m.opening) {
                 self.widest_mouth = Some(MouthView {
@@ -112,12 +138,14 @@ impl LipSeries {
         }
     }
 
-    /// Pads every track to the full length; call once all frames are in.
+    /// Tells every track the clip's length; call once all frames are in.
     pub fn finish(mut self) -> LipSeries {
         let n = self.frame_times_s.len();
-        for track in &mut self.tracks {
-            track.samples.resize(n, None);
+        for track in self.tracks.iter_mut().chain(std::iter::once(&mut self.largest)) {
+            track.frames = n;
+            track.samples.shrink_to_fit();
         }
+        self.frame_times_s.shrink_to_fit();
         self
     }
 
@@ -177,11 +205,14 @@ mod tests {
         assert_eq!(series.len(), 4);
         assert_eq!(series.tracks.len(), 2);
         assert_eq!(series.tracks[0].presence(), 0.5);
-        assert!(series.tracks[1].samples[1].is_none());
-        assert_eq!(series.tracks[1].samples[3].unwrap().opening, 0.4);
+        assert_eq!(series.tracks[1].first_frame, 2);
+        assert!(series.tracks[1].sample(1).is_none());
+        assert!(series.tracks[0].sample(3).is_none());
+        assert_eq!(series.tracks[1].sample(3).unwrap().opening, 0.4);
+        assert_eq!(series.tracks[1].presence(), 0.5);
         // the largest face: track 0, none, then track 1 twice
         let largest: Vec<Option<f32>> =
-            series.largest.samples.iter().map(|s| s.map(|s| s.opening)).collect();
+            (0..4).map(|i| series.largest.sample(i).map(|s| s.opening)).collect();
         assert_eq!(largest, vec![Some(0.1), None, Some(0.3), Some(0.4)]);
         assert_eq!(series.face_presence(), 0.75);
         assert_eq!(series.widest_mouth.unwrap().time_s, 0.12);
