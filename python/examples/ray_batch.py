@@ -187,7 +187,13 @@ def run(
     if command not in MANIFEST_COLUMNS:
         raise avsync.UsageError(f"unknown command '{command}': check or compare")
     # The rows come back (and go into the summary and Parquet) in the manifest's order.
-    ray.data.DataContext.get_current().execution_options.preserve_order = True
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    # Ray Data keeps a share of the CPUs for each operator of a pipeline by default; here one
+    # operator (the measuring) does all the work, and on a small cluster the reserve left a
+    # CPU idle between its tasks (2 workers on 2 cores: 1.63x the throughput of 1 with it,
+    # 1.77x without, 240 s WAV pairs).
+    context.op_resource_reservation_enabled = False
     jobs = read_manifest(manifest, command)
     results = jobs.map_batches(
         measure_batch,
