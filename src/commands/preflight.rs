@@ -529,8 +529,7 @@ fn range_words(min: Option<f64>, max: Option<f64>, unit: &str) -> String {
 pub fn render_text(preflight: &Preflight) -> String {
     let mut out = String::new();
     if let Some(error) = &preflight.error {
-        let _ =
-            writeln!(out, "preflight {}: {}", preflight.target, escape_control(&preflight.video));
+        let _ = writeln!(out, "preflight {}", escape_control(&preflight.video));
         let _ = writeln!(out, "ERROR: {}", escape_control(error));
         return out;
     }
