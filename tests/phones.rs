@@ -47,3 +47,27 @@ fn speech_decodes_to_phones_on_its_timeline() {
     assert!(grid[..90].iter().all(|&v| v == rest), "silence rests before the speech");
     assert!(grid.iter().any(|&v| v > 0.6), "open vowels open the mouth");
 }
+
+#[test]
+fn clips_decoded_at_once_get_the_phones_they_get_alone() {
+    common::fixtures(); // speech.wav
+    let path = common::repo().join("testdata/generated/speech.wav");
+    let audio = media::decode_external_audio(&path, &AudioOptions::default()).unwrap();
+    let decode = || {
+        let mut recognizer = PhoneRecognizer::new(audio.sample_rate).unwrap();
+        for (i, chunk) in audio.samples.chunks(1152).enumerate() {
+            let start_s = (i * 1152) as f64 / f64::from(audio.sample_rate);
+            recognizer.push(start_s, chunk).unwrap();
+        }
+        recognizer.finish().unwrap()
+    };
+    let alone = decode();
+    // Three recognisers at once, as a batch's jobs or Python threads run them.
+    let together: Vec<_> = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..3).map(|_| scope.spawn(decode)).collect();
+        running.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for segments in &together {
+        assert_eq!(segments, &alone);
+    }
+}

@@ -79,6 +79,31 @@ pub struct PhoneRecognizer {
     /// Index (on the timeline) of the utterance's first sample.
     utterance_first_sample: u64,
     segments: Vec<PhoneSegment>,
+    dither: Dither,
+}
+
+/// Half-bit noise, as PocketSphinx's own dither (1 added to a sample with probability 1/4):
+/// digital silence has no spectrum to normalise and decodes as a long "S"; with it, as silence.
+/// Each recogniser has its own generator with a fixed seed, so a clip's phones are the same
+/// however many clips are decoded at once.
+struct Dither {
+    state: u64,
+}
+
+impl Dither {
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn new() -> Dither {
+        Dither { state: Self::SEED }
+    }
+
+    /// `sample` with the dither added (xorshift64: the top two bits zero one time in four).
+    fn apply(&mut self, sample: i16) -> i16 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        sample.saturating_add(i16::from(self.state >> 62 == 0))
+    }
 }
 
 // The decoder is used from one thread at a time; nothing in it is tied to the creating thread.
@@ -117,12 +142,11 @@ impl PhoneRecognizer {
             // silence, and the phones after a pause would come out early by the pause.
             "-remove_silence".to_string(),
             "no".to_string(),
-            // Digital silence has no spectrum to normalise and decodes as a long "S"; one
-            // sample step of noise (fixed seed: repeatable results) decodes it as silence.
+            // The dither is ours ([`Dither`]): the library's draws from one random generator
+            // shared by every decoder in the process, so two clips measured at once (a batch's
+            // jobs, Python threads) disturbed each other's results.
             "-dither".to_string(),
-            "yes".to_string(),
-            "-seed".to_string(),
-            "1".to_string(),
+            "no".to_string(),
             "-logfn".to_string(),
             "/dev/null".to_string(),
         ];
@@ -161,6 +185,7 @@ impl PhoneRecognizer {
             utterance: Vec::new(),
             utterance_first_sample: 0,
             segments: Vec::new(),
+            dither: Dither::new(),
         })
     }
 
@@ -170,7 +195,8 @@ impl PhoneRecognizer {
         let silence = std::iter::repeat_n(0.0, placed.silence);
         let full = (UTTERANCE_S * f64::from(MODEL_RATE_HZ)) as usize;
         for sample in silence.chain(placed.samples.iter().copied()) {
-            self.utterance.push((sample * 32767.0).clamp(-32768.0, 32767.0) as i16);
+            let quantised = (sample * 32767.0).clamp(-32768.0, 32767.0) as i16;
+            self.utterance.push(self.dither.apply(quantised));
             if self.utterance.len() == full {
                 self.decode_utterance()?;
             }
