@@ -16,6 +16,9 @@ bash scripts/install-deps.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 if [ -n "${CI:-}" ]; then export AVSYNC_REQUIRE_CHROMIUM=1 AVSYNC_REQUIRE_LITERT=1; fi
 
+# One build each, start to finish: incremental caches would only add gigabytes of disk.
+export CARGO_INCREMENTAL=0
+
 step() { echo "== $* ($(date +%T))"; "$@"; }
 step cargo fmt --all --check
 step cargo clippy --locked --all-targets -- -D warnings
