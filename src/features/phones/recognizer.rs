@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::features::audio::ChunkTimeline;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::PathBuf;
+use std::sync::{Mutex, Once};
 
 /// The acoustic model's sample rate.
 pub const MODEL_RATE_HZ: u32 = 16_000;
@@ -60,6 +61,7 @@ extern "C" {
     fn ps_seg_next(seg: *mut ps_seg_t) -> *mut ps_seg_t;
     fn ps_seg_word(seg: *mut ps_seg_t) -> *const c_char;
     fn ps_seg_frames(seg: *mut ps_seg_t, start: *mut c_int, end: *mut c_int);
+    fn err_set_logfp(stream: *mut c_void);
 }
 
 /// The model directory: `AVSYNC_PHONE_MODEL_DIR`, else where pkg-config said at build time.
@@ -147,8 +149,6 @@ impl PhoneRecognizer {
             // jobs, Python threads) disturbed each other's results.
             "-dither".to_string(),
             "no".to_string(),
-            "-logfn".to_string(),
-            "/dev/null".to_string(),
         ];
         let owned: Vec<CString> = args
             .iter()
@@ -163,16 +163,12 @@ impl PhoneRecognizer {
         if config.is_null() {
             return Err(Error::Processing("PocketSphinx rejected its configuration".into()));
         }
+        silence_library_log();
         // SAFETY: config is a valid configuration; ps_init takes its own reference.
-        let decoder = unsafe { ps_init(config) };
+        let decoder = unsafe { with_process_state(|| ps_init(config)) };
         if decoder.is_null() {
-            // SAFETY: both pointers came from the library and are released once.
-            unsafe {
-                if !decoder.is_null() {
-                    ps_free(decoder);
-                }
-                cmd_ln_free_r(config);
-            }
+            // SAFETY: config came from the library and is released once.
+            unsafe { cmd_ln_free_r(config) };
             return Err(Error::Processing(format!(
                 "PocketSphinx could not load the phone model in {}",
                 dir.display()
@@ -257,11 +253,30 @@ impl PhoneRecognizer {
     }
 }
 
+/// Turns the library's log off, once for the process. Its log is one global `FILE*`: a decoder
+/// given `-logfn` closes the one the others are writing to and opens its own, so decoders made
+/// on several threads (a batch's jobs, Python threads) freed a file twice or wrote to a closed
+/// one, and the process aborted or hung.
+fn silence_library_log() {
+    static SILENCED: Once = Once::new();
+    // SAFETY: a null stream turns logging off (sphinxbase's err.h); done before any decoder.
+    SILENCED.call_once(|| unsafe { err_set_logfp(std::ptr::null_mut()) });
+}
+
+/// Runs a decoder's set-up or tear-down alone: this library version was not written for threads
+/// and its set-up touches state kept for the whole process (the log, the dither's generator).
+/// Decoding itself uses the decoder's own state and runs in parallel.
+fn with_process_state<T>(f: impl FnOnce() -> T) -> T {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _alone = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    f()
+}
+
 impl Drop for PhoneRecognizer {
     fn drop(&mut self) {
         // SAFETY: both were created in `new` and are freed only here.
         unsafe {
-            ps_free(self.decoder);
+            with_process_state(|| ps_free(self.decoder));
             cmd_ln_free_r(self.config);
         }
     }
