@@ -22,18 +22,24 @@ fn s(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
 }
 
-/// An H.264/AAC MP4 flash/beep clip with the audio `offset_ms` early.
+/// An 8 s H.264/AAC MP4 flash/beep clip with the audio `offset_ms` early.
 fn pattern_clip(dir: &Path, offset_ms: f64) -> PathBuf {
-    let output = dir.join(format!("pattern{offset_ms:+}.mp4"));
+    drifting_pattern_clip(dir, offset_ms, 0.0, 8.0)
+}
+
+/// An H.264/AAC MP4 flash/beep clip with the audio `offset_ms` early at the start, gaining
+/// `drift_ppm`.
+fn drifting_pattern_clip(dir: &Path, offset_ms: f64, drift_ppm: f64, duration_s: f64) -> PathBuf {
+    let output = dir.join(format!("pattern{offset_ms:+}{drift_ppm:+}ppm.mp4"));
     let spec = PatternSpec {
         width: 320,
         height: 180,
         frame_rate: "25".parse().unwrap(),
-        duration_s: 8.0,
+        duration_s,
         period_s: 1.0,
         sample_rate: 48_000,
         audio_offset_ms: offset_ms,
-        drift_ppm: 0.0,
+        drift_ppm,
         tone_hz: 1000.0,
     };
     let options = GenerateOptions {
@@ -119,6 +125,62 @@ fn a_late_clip_is_fixed_from_its_pattern_report_and_the_text_says_before_and_aft
     assert!(text.contains("audio moved 120.000 ms earlier"), "{text}");
     assert!(text.contains("nothing re-encoded"), "{text}");
     assert!(text.contains("after:  audio in sync"), "{text}");
+}
+
+/// The number of audio channels of `path`'s first audio stream.
+fn audio_channels(path: &Path) -> u32 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels"])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe is needed for this test");
+    String::from_utf8(out.stdout).unwrap().trim().parse().expect("a channel count")
+}
+
+#[test]
+fn a_drifting_stereo_clip_is_retimed_with_drift_and_only_its_audio_is_re_encoded() {
+    // 40 ms early at the start and gaining 500 ppm: 50 ms early after 20 s. Made stereo by
+    // FFmpeg, so that every channel has to be retimed.
+    let dir = tempfile::tempdir().unwrap();
+    let mono = drifting_pattern_clip(dir.path(), 40.0, 500.0, 20.0);
+    let clip = dir.path().join("stereo.mp4");
+    let stereo = ["-c:v", "copy", "-ac", "2", "-c:a", "aac", "-b:a", "192k"];
+    tool("ffmpeg", &[&["-v", "error", "-i", s(&mono)], &stereo[..], &[s(&clip)]].concat());
+    let saved = dir.path().join("before.json");
+    let (code, _, stderr) = avsync(&["pattern", "analyze", s(&clip), "--json", s(&saved)]);
+    assert!(code <= 1, "{stderr}");
+
+    // Without --drift only the offset moves, and the text says the drift is left.
+    let shifted = dir.path().join("shifted.mp4");
+    let (_, text, stderr) =
+        avsync(&["fix", s(&clip), "-o", s(&shifted), "--from-report", s(&saved)]);
+    assert!(text.contains("nothing re-encoded"), "{text}{stderr}");
+    assert!(text.contains("--drift corrects it"), "{text}");
+
+    let fixed = dir.path().join("fixed.mp4");
+    let (code, report) =
+        fix(&[s(&clip), "-o", s(&fixed), "--from-report", s(&saved), "--drift"]);
+    let after = report["offset_ms"].as_f64().expect("the fixed clip is measured");
+    let after_ppm = report["drift"]["ppm"].as_f64().expect("and its drift");
+    assert!(after.abs() <= 1.0, "after the fix: {after:.3} ms");
+    assert!(after_ppm.abs() <= 5.0, "after the fix: drift {after_ppm:.2} ppm");
+    assert_eq!(code, 0);
+    assert_eq!(audio_channels(&fixed), 2, "every channel kept");
+    assert_eq!(packet_digests(&clip, "v:0"), packet_digests(&fixed, "v:0"), "video copied");
+    assert_ne!(packet_digests(&clip, "a:0"), packet_digests(&fixed, "a:0"));
+
+    let again = dir.path().join("again.mp4");
+    let (code, text, _) =
+        avsync(&["fix", s(&clip), "-o", s(&again), "--from-report", s(&saved), "--drift"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("ppm slower; audio re-encoded (AAC, 2 channel(s), 48000 Hz"), "{text}");
+    assert!(text.contains("video copied"), "{text}");
+
+    // --drift needs a report that measured the drift.
+    let (code, _, stderr) =
+        avsync(&["fix", s(&clip), "-o", s(&again), "--offset-ms", "40", "--drift"]);
+    assert_eq!(code, 2, "{stderr}");
 }
 
 #[test]

@@ -15,7 +15,8 @@ use crate::media::{
     VideoOptions,
 };
 use crate::report::{
-    describe_offset, escape_control, InputSummary, Method, Plots, Report, Signal, SignalPair,
+    describe_offset, escape_control, format_signed, InputSummary, Method, Plots, Report, Signal,
+    SignalPair,
 };
 use crate::units;
 use std::fmt::Write as _;
@@ -353,8 +354,9 @@ pub fn render_text(report: &Report) -> String {
         let uncertainty = drift.uncertainty_ppm.map_or(String::new(), |u| format!(" ±{u:.2}"));
         let _ = writeln!(
             out,
-            "  drift {:+.2}{uncertainty} ppm ({:+.4} ms/min)",
-            drift.ppm, drift.ms_per_min
+            "  drift {}{uncertainty} ppm ({} ms/min)",
+            format_signed(drift.ppm, 2),
+            format_signed(drift.ms_per_min, 4)
         );
     }
     if let Some(frames) = &details.frames {

@@ -58,16 +58,10 @@ pub struct MediaWriter {
     /// The temporary file FFmpeg writes, renamed onto `path` by [`MediaWriter::finish`].
     file: PendingFile,
     video: StreamEncoder<encoder::Video>,
-    audio: StreamEncoder<encoder::Audio>,
+    audio: AudioEncoder,
     width: u32,
     height: u32,
-    sample_rate: u32,
-    audio_frame_samples: usize,
-    audio_format: format::Sample,
-    /// Samples waiting to fill an audio frame.
-    pending: Vec<f32>,
     frames_written: i64,
-    samples_written: i64,
 }
 
 struct StreamEncoder<E> {
@@ -109,23 +103,8 @@ impl MediaWriter {
             VideoCodec::H264 => (encoder::find_by_name("libx264"), "H.264 (libx264)"),
             VideoCodec::Ffv1 => (encoder::find(codec::Id::FFV1), "FFV1"),
         };
-        let (audio_codec, audio_name, audio_format) = match settings.audio {
-            AudioCodec::Aac => (
-                encoder::find(codec::Id::AAC),
-                "AAC",
-                format::Sample::F32(format::sample::Type::Planar),
-            ),
-            AudioCodec::Pcm => (
-                encoder::find(codec::Id::PCM_S16LE),
-                "16-bit PCM",
-                format::Sample::I16(format::sample::Type::Packed),
-            ),
-        };
         let video_codec = video_codec.ok_or_else(|| {
             Error::output(path, format!("this FFmpeg has no {video_name} encoder"))
-        })?;
-        let audio_codec = audio_codec.ok_or_else(|| {
-            Error::output(path, format!("this FFmpeg has no {audio_name} encoder"))
         })?;
         let global_header = output.format().flags().contains(format::Flags::GLOBAL_HEADER);
 
@@ -162,33 +141,16 @@ impl MediaWriter {
             stream.index()
         };
 
-        let sample_time_base = Rational::new(1, settings.sample_rate as i32);
-        let mut audio = codec::context::Context::new_with_codec(audio_codec)
-            .encoder()
-            .audio()
-            .map_err(|e| write_error(path, "cannot set up the audio encoder", e))?;
-        audio.set_rate(settings.sample_rate as i32);
-        audio.set_channel_layout(ChannelLayout::MONO);
-        audio.set_channels(1);
-        audio.set_format(audio_format);
-        audio.set_time_base(sample_time_base);
-        if settings.audio == AudioCodec::Aac {
-            audio.set_bit_rate(AAC_BITRATE);
-        }
-        if global_header {
-            audio.set_flags(codec::Flags::GLOBAL_HEADER);
-        }
-        let audio = audio
-            .open_as(audio_codec)
-            .map_err(|e| write_error(path, "cannot open the audio encoder", e))?;
-        let audio_index = {
-            let mut stream = output
-                .add_stream(audio_codec)
-                .map_err(|e| write_error(path, "cannot add the audio stream", e))?;
-            stream.set_parameters(&audio);
-            stream.set_time_base(sample_time_base);
-            stream.index()
-        };
+        let mut audio = AudioEncoder::add(
+            path,
+            &mut output,
+            settings.audio,
+            settings.sample_rate,
+            1,
+            AAC_BITRATE,
+            0,
+        )?;
+        let audio_name = settings.audio.name();
 
         let container = output.format().name().to_string();
         output.write_header().map_err(|e| {
@@ -199,12 +161,9 @@ impl MediaWriter {
                 ),
             )
         })?;
-        let stream_time_base =
-            |index: usize| output.stream(index).expect("stream added above").time_base();
-        let audio_frame_samples = match audio.frame_size() {
-            0 => PCM_FRAME_SAMPLES,
-            n => n as usize,
-        };
+        audio.header_written(&output);
+        let video_stream_time_base =
+            output.stream(video_index).expect("stream added above").time_base();
         Ok(MediaWriter {
             path: path.to_path_buf(),
             file,
@@ -212,23 +171,13 @@ impl MediaWriter {
                 index: video_index,
                 encoder: video,
                 time_base: frame_time_base,
-                stream_time_base: stream_time_base(video_index),
+                stream_time_base: video_stream_time_base,
             },
-            audio: StreamEncoder {
-                index: audio_index,
-                encoder: audio,
-                time_base: sample_time_base,
-                stream_time_base: stream_time_base(audio_index),
-            },
+            audio,
             output,
             width: settings.width,
             height: settings.height,
-            sample_rate: settings.sample_rate,
-            audio_frame_samples,
-            audio_format,
-            pending: Vec::new(),
             frames_written: 0,
-            samples_written: 0,
         })
     }
 
@@ -244,14 +193,13 @@ impl MediaWriter {
     /// samples (AAC's 1024) in a container whose time base cannot express them (Matroska's
     /// milliseconds) makes the muxer shift the streams by a rounded amount.
     pub fn timing_warning(&self) -> Option<String> {
-        // SAFETY: reading a plain field of the open encoder context.
-        let priming = unsafe { (*self.audio.encoder.as_ptr()).initial_padding };
+        let priming = self.audio.priming_samples();
         if priming <= 0 {
             return None;
         }
-        let rate = i64::from(self.sample_rate);
+        let rate = i64::from(self.audio.sample_rate);
         let inexact =
-            [self.video.stream_time_base, self.audio.stream_time_base].into_iter().find(|tb| {
+            [self.video.stream_time_base, self.audio.stream.stream_time_base].into_iter().find(|tb| {
                 (i64::from(priming) * i64::from(tb.denominator()))
                     % (rate * i64::from(tb.numerator()))
                     != 0
@@ -267,7 +215,7 @@ impl MediaWriter {
 
     /// Presentation time of the next audio sample to be written.
     pub fn audio_time_s(&self) -> f64 {
-        (self.samples_written + self.pending.len() as i64) as f64 / f64::from(self.sample_rate)
+        self.audio.next_time_s()
     }
 
     /// Encodes the next frame, given as tightly packed 8-bit luma; chroma is neutral grey.
@@ -301,66 +249,231 @@ impl MediaWriter {
 
     /// Queues mono samples for encoding; they are encoded a codec frame at a time.
     pub fn push_audio(&mut self, samples: &[f32]) -> Result<()> {
-        self.pending.extend_from_slice(samples);
-        while self.pending.len() >= self.audio_frame_samples {
-            let rest = self.pending.split_off(self.audio_frame_samples);
-            let frame = std::mem::replace(&mut self.pending, rest);
-            self.encode_audio(&frame)?;
-        }
-        Ok(())
-    }
-
-    fn encode_audio(&mut self, samples: &[f32]) -> Result<()> {
-        let mut frame =
-            util::frame::Audio::new(self.audio_format, samples.len(), ChannelLayout::MONO);
-        frame.set_channels(1);
-        frame.set_rate(self.sample_rate);
-        match self.audio_format {
-            format::Sample::I16(_) => {
-                for (out, &s) in frame.plane_mut::<i16>(0).iter_mut().zip(samples) {
-                    *out = (f64::from(s) * 32767.0).round().clamp(-32768.0, 32767.0) as i16;
-                }
-            }
-            _ => frame.plane_mut::<f32>(0).copy_from_slice(samples),
-        }
-        frame.set_pts(Some(self.samples_written));
-        self.samples_written += samples.len() as i64;
-        self.audio
-            .encoder
-            .send_frame(&frame)
-            .map_err(|e| write_error(&self.path, "audio encoding failed", e))?;
-        drain(
-            &self.path,
-            &mut self.audio.encoder,
-            self.audio.index,
-            self.audio.time_base,
-            self.audio.stream_time_base,
-            &mut self.output,
-        )
+        self.audio.push(&[samples], &mut self.output)
     }
 
     /// Flushes the encoders and writes the trailer.
     pub fn finish(mut self) -> Result<()> {
-        if !self.pending.is_empty() {
-            let last = std::mem::take(&mut self.pending);
-            self.encode_audio(&last)?;
-        }
-        let (video, audio) = (&mut self.video, &mut self.audio);
-        for (encoder, index, time_base, stream_time_base) in [
-            (&mut **video.encoder, video.index, video.time_base, video.stream_time_base),
-            (&mut **audio.encoder, audio.index, audio.time_base, audio.stream_time_base),
-        ] {
-            encoder
-                .send_eof()
-                .map_err(|e| write_error(&self.path, "cannot flush the encoder", e))?;
-            drain(&self.path, encoder, index, time_base, stream_time_base, &mut self.output)?;
-        }
+        self.audio.finish(&mut self.output)?;
+        let video = &mut self.video;
+        video
+            .encoder
+            .send_eof()
+            .map_err(|e| write_error(&self.path, "cannot flush the encoder", e))?;
+        drain(
+            &self.path,
+            &mut video.encoder,
+            video.index,
+            video.time_base,
+            video.stream_time_base,
+            &mut self.output,
+        )?;
         self.output
             .write_trailer()
             .map_err(|e| write_error(&self.path, "cannot finish the file", e))?;
         let MediaWriter { output, file, .. } = self;
         drop(output); // closes the temporary file
         file.commit()
+    }
+}
+
+impl AudioCodec {
+    /// The codec's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            AudioCodec::Aac => "AAC",
+            AudioCodec::Pcm => "16-bit PCM",
+        }
+    }
+}
+
+/// An audio encoder feeding one stream of a muxer: planar f32 samples in, packets out, their
+/// times counted in samples from the first one's.
+pub(crate) struct AudioEncoder {
+    path: PathBuf,
+    stream: StreamEncoder<encoder::Audio>,
+    sample_rate: u32,
+    layout: ChannelLayout,
+    format: format::Sample,
+    frame_samples: usize,
+    /// Per channel, the samples waiting to fill a codec frame.
+    pending: Vec<Vec<f32>>,
+    /// The time, in samples, of the first pending sample.
+    next_pts: i64,
+}
+
+impl AudioEncoder {
+    /// Opens an encoder for `channels` channels at `sample_rate` and adds its stream to
+    /// `output`, whose header is not written yet. The first sample pushed is presented at
+    /// `first_pts` samples (before the codec's own priming, which the muxer accounts for).
+    pub(crate) fn add(
+        path: &Path,
+        output: &mut format::context::Output,
+        codec: AudioCodec,
+        sample_rate: u32,
+        channels: usize,
+        aac_bit_rate: usize,
+        first_pts: i64,
+    ) -> Result<Self> {
+        let (found, format) = match codec {
+            AudioCodec::Aac => {
+                (encoder::find(codec::Id::AAC), format::Sample::F32(format::sample::Type::Planar))
+            }
+            AudioCodec::Pcm => (
+                encoder::find(codec::Id::PCM_S16LE),
+                format::Sample::I16(format::sample::Type::Packed),
+            ),
+        };
+        let found = found.ok_or_else(|| {
+            Error::output(path, format!("this FFmpeg has no {} encoder", codec.name()))
+        })?;
+        let layout = ChannelLayout::default(channels as i32);
+        let time_base = Rational::new(1, sample_rate as i32);
+        let mut context = codec::context::Context::new_with_codec(found)
+            .encoder()
+            .audio()
+            .map_err(|e| write_error(path, "cannot set up the audio encoder", e))?;
+        context.set_rate(sample_rate as i32);
+        context.set_channel_layout(layout);
+        context.set_channels(channels as i32);
+        context.set_format(format);
+        context.set_time_base(time_base);
+        if codec == AudioCodec::Aac {
+            context.set_bit_rate(aac_bit_rate);
+        }
+        if output.format().flags().contains(format::Flags::GLOBAL_HEADER) {
+            context.set_flags(codec::Flags::GLOBAL_HEADER);
+        }
+        let encoder = context
+            .open_as(found)
+            .map_err(|e| write_error(path, "cannot open the audio encoder", e))?;
+        let index = {
+            let mut stream = output
+                .add_stream(found)
+                .map_err(|e| write_error(path, "cannot add the audio stream", e))?;
+            stream.set_parameters(&encoder);
+            stream.set_time_base(time_base);
+            stream.index()
+        };
+        let frame_samples = match encoder.frame_size() {
+            0 => PCM_FRAME_SAMPLES,
+            n => n as usize,
+        };
+        Ok(AudioEncoder {
+            path: path.to_path_buf(),
+            stream: StreamEncoder { index, encoder, time_base, stream_time_base: time_base },
+            sample_rate,
+            layout,
+            format,
+            frame_samples,
+            pending: vec![Vec::new(); channels],
+            next_pts: first_pts,
+        })
+    }
+
+    /// Takes the stream's time base as the muxer fixed it when it wrote the header.
+    pub(crate) fn header_written(&mut self, output: &format::context::Output) {
+        self.stream.stream_time_base =
+            output.stream(self.stream.index).expect("stream added").time_base();
+    }
+
+    /// The samples the codec adds before the first one (AAC's 1024), which the muxer hides.
+    pub(crate) fn priming_samples(&self) -> i32 {
+        // SAFETY: reading a plain field of the open encoder context.
+        unsafe { (*self.stream.encoder.as_ptr()).initial_padding }
+    }
+
+    /// Presentation time of the next sample to be pushed.
+    pub(crate) fn next_time_s(&self) -> f64 {
+        let pending = self.pending.first().map_or(0, Vec::len);
+        (self.next_pts + pending as i64) as f64 / f64::from(self.sample_rate)
+    }
+
+    /// Queues one slice per channel, all of the same length; whole codec frames are encoded.
+    pub(crate) fn push(
+        &mut self,
+        planes: &[&[f32]],
+        output: &mut format::context::Output,
+    ) -> Result<()> {
+        assert_eq!(planes.len(), self.pending.len(), "one slice per channel");
+        for (pending, plane) in self.pending.iter_mut().zip(planes) {
+            pending.extend_from_slice(plane);
+        }
+        let mut encoded = 0;
+        while self.pending[0].len() - encoded >= self.frame_samples {
+            self.encode_frame(encoded..encoded + self.frame_samples, output)?;
+            encoded += self.frame_samples;
+        }
+        for pending in &mut self.pending {
+            pending.drain(..encoded);
+        }
+        Ok(())
+    }
+
+    /// Encodes what is pending, flushes the encoder and writes its last packets.
+    pub(crate) fn finish(&mut self, output: &mut format::context::Output) -> Result<()> {
+        let rest = self.pending[0].len();
+        if rest > 0 {
+            self.encode_frame(0..rest, output)?;
+            self.pending.iter_mut().for_each(Vec::clear);
+        }
+        let stream = &mut self.stream;
+        stream
+            .encoder
+            .send_eof()
+            .map_err(|e| write_error(&self.path, "cannot flush the encoder", e))?;
+        drain(
+            &self.path,
+            &mut stream.encoder,
+            stream.index,
+            stream.time_base,
+            stream.stream_time_base,
+            output,
+        )
+    }
+
+    /// Encodes the pending samples in `range` of every channel as one frame.
+    fn encode_frame(
+        &mut self,
+        range: std::ops::Range<usize>,
+        output: &mut format::context::Output,
+    ) -> Result<()> {
+        let channels = self.pending.len();
+        let samples = range.len();
+        let mut frame = util::frame::Audio::new(self.format, samples, self.layout);
+        frame.set_channels(channels as u16);
+        frame.set_rate(self.sample_rate);
+        let quantise = |s: f32| (f64::from(s) * 32767.0).round().clamp(-32768.0, 32767.0) as i16;
+        match self.format {
+            format::Sample::I16(_) => {
+                let interleaved = frame.plane_mut::<i16>(0);
+                for (c, pending) in self.pending.iter().enumerate() {
+                    for (i, &s) in pending[range.clone()].iter().enumerate() {
+                        interleaved[i * channels + c] = quantise(s);
+                    }
+                }
+            }
+            _ => {
+                for (c, pending) in self.pending.iter().enumerate() {
+                    frame.plane_mut::<f32>(c).copy_from_slice(&pending[range.clone()]);
+                }
+            }
+        }
+        frame.set_pts(Some(self.next_pts));
+        self.next_pts += samples as i64;
+        let stream = &mut self.stream;
+        stream
+            .encoder
+            .send_frame(&frame)
+            .map_err(|e| write_error(&self.path, "audio encoding failed", e))?;
+        drain(
+            &self.path,
+            &mut stream.encoder,
+            stream.index,
+            stream.time_base,
+            stream.stream_time_base,
+            output,
+        )
     }
 }
 

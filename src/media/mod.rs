@@ -22,6 +22,7 @@ mod mono_output;
 pub mod mp4;
 mod probe;
 pub mod remux;
+pub mod retime;
 mod still;
 
 pub use audio::{downmix_or_pick, Audio, AudioCollector, ChannelSelect};

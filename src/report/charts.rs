@@ -4,7 +4,9 @@
 //! fontconfig or freetype being installed.
 
 use super::output::file_stems;
-use super::{describe_offset, format_uncertainty_ms, CorrelationCurve, Report, SignalPair};
+use super::{
+    describe_offset, format_signed, format_uncertainty_ms, CorrelationCurve, Report, SignalPair,
+};
 use crate::error::{Error, Result};
 use crate::grade::DEFAULT_WINDOW_CONFIDENCE;
 use crate::safe_write::write_file;
@@ -426,7 +428,7 @@ fn draw_offset<DB: DrawingBackend>(
             legend.add(
                 Mark::Dashed,
                 colour,
-                format!("drift {:+.1} ms/min{note}", drift.ms_per_min),
+                format!("drift {} ms/min{note}", format_signed(drift.ms_per_min, 1)),
             );
         }
     }

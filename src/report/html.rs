@@ -8,8 +8,8 @@ use super::charts::{self, profile_colour_hex, Chart};
 use super::output::{file_stems, write_text};
 use super::plots::{to_base64, REGION_COLOURS};
 use super::{
-    describe_offset, format_clock, format_uncertainty_ms, Method, Outcome, Report, StreamInfo,
-    Verdict,
+    describe_offset, format_clock, format_signed, format_uncertainty_ms, Method, Outcome, Report,
+    StreamInfo, Verdict,
 };
 use crate::error::Result;
 use crate::estimate::face_position::describe_face;
@@ -201,7 +201,7 @@ fn summary_section(reports: &[Report], targets: &[String]) -> String {
             escape(&report.input.path),
             report.offset_ms.map_or("–".into(), |o| escape(&describe_offset(o))),
             report.uncertainty_ms.map_or("–".into(), format_uncertainty_ms),
-            report.drift.map_or("–".into(), |d| format!("{:+.1} ms/min", d.ms_per_min)),
+            report.drift.map_or("–".into(), |d| format!("{} ms/min", format_signed(d.ms_per_min, 1))),
             report.confidence,
         );
         for p in &profiles {
@@ -373,7 +373,12 @@ fn headline(report: &Report) -> String {
     }
     let _ = write!(html, " · confidence {:.2}", report.confidence);
     if let Some(d) = report.drift {
-        let _ = write!(html, " · drift {:+.2} ms/min ({:+.1} ppm", d.ms_per_min, d.ppm);
+        let _ = write!(
+            html,
+            " · drift {} ms/min ({} ppm",
+            format_signed(d.ms_per_min, 2),
+            format_signed(d.ppm, 1)
+        );
         if let Some(u) = d.uncertainty_ppm {
             let _ = write!(html, " ±{u:.1}");
             if d.ppm.abs() <= u {

@@ -7,7 +7,7 @@
 //! file's profiles together; the `classname` (`avsync.<method>.<path with dots and slashes as
 //! _>`) gives Jenkins a package and class per file.
 
-use super::{describe_offset, format_uncertainty_ms, Outcome, Report, Verdict};
+use super::{describe_offset, format_signed, format_uncertainty_ms, Outcome, Report, Verdict};
 use std::fmt::Write as _;
 
 /// The JUnit XML document for `reports`.
@@ -146,7 +146,12 @@ fn measurement_detail(report: &Report) -> String {
     }
     let _ = writeln!(text, "confidence: {:.2}", report.confidence);
     if let Some(drift) = &report.drift {
-        let _ = writeln!(text, "drift: {:+.2} ms/min ({:+.1} ppm)", drift.ms_per_min, drift.ppm);
+        let _ = writeln!(
+            text,
+            "drift: {} ms/min ({} ppm)",
+            format_signed(drift.ms_per_min, 2),
+            format_signed(drift.ppm, 1)
+        );
     }
     for verdict in &report.verdicts {
         let _ =

@@ -18,8 +18,8 @@ pub use output::{
 };
 pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};
 pub use text::{
-    describe_offset, escape_control, format_against, format_clock, format_uncertainty_ms,
-    summary_line, summary_table,
+    describe_offset, escape_control, format_against, format_clock, format_signed,
+    format_uncertainty_ms, summary_line, summary_table,
 };
 
 use crate::estimate::reference::ReferenceDetails;

@@ -35,6 +35,17 @@ pub fn format_uncertainty_ms(uncertainty_ms: f64) -> String {
     format!("{u:.decimals$} ms")
 }
 
+/// A signed number with `decimals` decimals that never reads "-0.0": a value that rounds to
+/// zero is written "+0.0" (a drift of −0.004 ms/min is no drift to the reader).
+pub fn format_signed(value: f64, decimals: usize) -> String {
+    let text = format!("{value:+.decimals$}");
+    if text[1..].bytes().all(|b| b == b'0' || b == b'.') {
+        text.replacen('-', "+", 1)
+    } else {
+        text
+    }
+}
+
 /// Uncertainties below this (1 µs) are shown as "<0.001 ms".
 const UNCERTAINTY_FLOOR_MS: f64 = 0.001;
 
@@ -105,7 +116,7 @@ fn measurement_text(report: &Report) -> String {
                 let _ = write!(text, " ±{}", format_uncertainty_ms(u));
             }
             if let Some(drift) = &report.drift {
-                let _ = write!(text, ", drift {:+.1}", drift.ms_per_min);
+                let _ = write!(text, ", drift {}", format_signed(drift.ms_per_min, 1));
                 if let Some(u) = drift.uncertainty_ppm {
                     let _ = write!(text, " ±{:.1}", u * MS_PER_MIN_PER_PPM);
                 }
@@ -182,7 +193,12 @@ pub fn summary_table(reports: &[Report], color: bool) -> String {
                 (escape_control(&r.input.path), None),
                 (r.offset_ms.map_or("-".into(), describe_offset), None),
                 (r.uncertainty_ms.map_or("-".into(), format_uncertainty_ms), None),
-                (r.drift.map_or("-".into(), |d| format!("{:+.1} ms/min", d.ms_per_min)), None),
+                (
+                    r.drift.map_or("-".into(), |d| {
+                        format!("{} ms/min", format_signed(d.ms_per_min, 1))
+                    }),
+                    None,
+                ),
                 (format!("{:.2}", r.confidence), None),
             ];
             for profile in &profiles {
@@ -234,6 +250,16 @@ pub fn summary_table(reports: &[Report], color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_numbers_never_read_minus_zero() {
+        assert_eq!(format_signed(-0.04, 1), "+0.0");
+        assert_eq!(format_signed(-0.0, 2), "+0.00");
+        assert_eq!(format_signed(-0.06, 1), "-0.1");
+        assert_eq!(format_signed(0.0, 0), "+0");
+        assert_eq!(format_signed(12.346, 2), "+12.35");
+        assert_eq!(format_signed(-300.0, 1), "-300.0");
+    }
 
     #[test]
     fn offsets_are_said_in_words() {
