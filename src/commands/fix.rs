@@ -38,9 +38,10 @@ pub struct FixArgs {
     /// the report's own method is used.
     #[arg(long, value_enum, value_name = "METHOD", conflicts_with = "from_report")]
     pub measure: Option<MeasureWith>,
-    /// Also correct the drift the report measured: the sound is played at the corrected speed,
-    /// so the audio is decoded and encoded again (AAC); the picture is still copied.
-    #[arg(long, requires = "from_report")]
+    /// Also correct the drift the report (--from-report) measured: the sound is played at the
+    /// corrected speed, so the audio is decoded and encoded again (AAC); the picture is still
+    /// copied.
+    #[arg(long, conflicts_with = "offset_ms")]
     pub drift: bool,
     #[command(flatten)]
     pub grade: GradeArgs,
@@ -126,10 +127,9 @@ impl FixArgs {
     /// The offset and the measurement, from the command line or from the report.
     pub fn plan(&self) -> Result<FixPlan> {
         match (&self.from_report, self.offset_ms) {
-            (Some(path), _) => Ok(FixPlan {
-                correct_drift: self.drift,
-                ..plan_from_report(path, &self.input)?
-            }),
+            (Some(path), _) => {
+                Ok(FixPlan { correct_drift: self.drift, ..plan_from_report(path, &self.input)? })
+            }
             (None, Some(offset_ms)) => Ok(FixPlan {
                 offset_ms,
                 source: "--offset-ms".to_string(),
@@ -270,14 +270,13 @@ pub fn render_text(outcome: &FixOutcome, output: &Path) -> String {
     };
     let after = match outcome.after.offset_ms {
         Some(ms) => {
-            let after_drift = outcome.after.drift.filter(|_| plan.drift.is_some()).map(|d| {
-                DriftLine {
+            let after_drift =
+                outcome.after.drift.filter(|_| plan.drift.is_some()).map(|d| DriftLine {
                     ppm: d.ppm,
                     uncertainty_ppm: d.uncertainty_ppm,
                     reference_s: 0.0,
                     span_s: 0.0,
-                }
-            });
+                });
             format!("{} ({} ms){}", describe_offset(ms), format_signed(ms, 1), drift(after_drift))
         }
         None => format!("not measured: {}", outcome.after.reason),

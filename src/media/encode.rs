@@ -148,7 +148,6 @@ impl MediaWriter {
             settings.sample_rate,
             1,
             AAC_BITRATE,
-            0,
         )?;
         let audio_name = settings.audio.name();
 
@@ -190,20 +189,20 @@ impl MediaWriter {
     }
 
     /// Why this file's timing cannot be exact, if it cannot: an audio codec with priming
-    /// samples (AAC's 1024) in a container whose time base cannot express them (Matroska's
-    /// milliseconds) makes the muxer shift the streams by a rounded amount.
+    /// samples (AAC's 1024) in a container whose audio time base cannot express them
+    /// (Matroska's milliseconds) makes the muxer shift the streams by a rounded amount. (MP4
+    /// and MOV skip the priming with an edit list in the audio's own time base: exact, whatever
+    /// the video's time base.)
     pub fn timing_warning(&self) -> Option<String> {
         let priming = self.audio.priming_samples();
         if priming <= 0 {
             return None;
         }
         let rate = i64::from(self.audio.sample_rate);
-        let inexact =
-            [self.video.stream_time_base, self.audio.stream.stream_time_base].into_iter().find(|tb| {
-                (i64::from(priming) * i64::from(tb.denominator()))
-                    % (rate * i64::from(tb.numerator()))
-                    != 0
-            })?;
+        let inexact = Some(self.audio.stream.stream_time_base).filter(|tb| {
+            (i64::from(priming) * i64::from(tb.denominator())) % (rate * i64::from(tb.numerator()))
+                != 0
+        })?;
         Some(format!(
             "the {} container keeps times in units of {}/{} s, which cannot express the audio codec's {priming}-sample priming: the file's offset may differ from the one asked for by up to half a unit ({:.3} ms); use .mp4 or .mov for exact timing",
             self.output.format().name(),
@@ -304,8 +303,8 @@ pub(crate) struct AudioEncoder {
 
 impl AudioEncoder {
     /// Opens an encoder for `channels` channels at `sample_rate` and adds its stream to
-    /// `output`, whose header is not written yet. The first sample pushed is presented at
-    /// `first_pts` samples (before the codec's own priming, which the muxer accounts for).
+    /// `output`, whose header is not written yet. The first sample pushed is presented at time
+    /// 0 (the codec's own priming comes before it, and the muxer accounts for it).
     pub(crate) fn add(
         path: &Path,
         output: &mut format::context::Output,
@@ -313,7 +312,6 @@ impl AudioEncoder {
         sample_rate: u32,
         channels: usize,
         aac_bit_rate: usize,
-        first_pts: i64,
     ) -> Result<Self> {
         let (found, format) = match codec {
             AudioCodec::Aac => {
@@ -367,7 +365,7 @@ impl AudioEncoder {
             format,
             frame_samples,
             pending: vec![Vec::new(); channels],
-            next_pts: first_pts,
+            next_pts: 0,
         })
     }
 

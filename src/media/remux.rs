@@ -17,8 +17,10 @@ use ff::{codec, encoder, format, media, Rational};
 use ffmpeg_next as ff;
 use std::path::Path;
 
-/// AAC bit rate per channel when the input's audio does not declare its own.
-const DEFAULT_AAC_BIT_RATE_PER_CHANNEL: usize = 128_000;
+/// AAC bit rate per channel of a retimed sound: transparent, so that the second generation of
+/// coding costs as little as it can. (The input's own rate is no guide: FFmpeg reports what a
+/// stream used, 20 kb/s for a tone.)
+const AAC_BIT_RATE_PER_CHANNEL: usize = 128_000;
 /// How far ahead of the picture packets the re-encoded sound is written, in seconds: enough for
 /// the muxer to interleave without holding much of either stream.
 const AUDIO_LEAD_S: f64 = 0.5;
@@ -73,8 +75,8 @@ pub fn shift_audio(input: &Path, output: &Path, audio_delay_s: f64) -> Result<Re
 
 /// Copies the video streams of `input` into `output` and replaces its audio with the sound of
 /// its main audio stream retimed by `retiming` (played at the corrected speed, every channel,
-/// at the stream's own rate) and encoded as AAC. Sound moved before time 0 is cut; other audio
-/// streams are left out. Written through [`PendingFile`] like [`shift_audio`].
+/// at the stream's own rate, from time 0) and encoded as AAC. Sound moved before time 0 is cut;
+/// other audio streams are left out. Written through [`PendingFile`] like [`shift_audio`].
 pub fn retime_audio(input: &Path, output: &Path, retiming: &Retiming) -> Result<RemuxSummary> {
     if retiming.slope.abs() > MAX_SPEED_CHANGE {
         return Err(Error::input(
@@ -88,7 +90,7 @@ pub fn retime_audio(input: &Path, output: &Path, retiming: &Retiming) -> Result<
         ));
     }
     init();
-    let (stream, channels, declared_bit_rate) = {
+    let (stream, channels) = {
         let source = open_input(input)?;
         let stream = best_stream(&source, media::Type::Audio)
             .ok_or_else(|| Error::input(input, "has no audio stream to retime"))?;
@@ -96,7 +98,7 @@ pub fn retime_audio(input: &Path, output: &Path, retiming: &Retiming) -> Result<
             .0
             .audio()
             .map_err(|e| Error::input(input, format!("cannot decode its audio: {e}")))?;
-        (stream, usize::from(decoder.channels()).max(1), decoder.bit_rate())
+        (stream, usize::from(decoder.channels()).max(1))
     };
     let mut start_s = 0.0;
     let mut sample_rate = 0;
@@ -116,10 +118,7 @@ pub fn retime_audio(input: &Path, output: &Path, retiming: &Retiming) -> Result<
     if audio.channels[0].is_empty() {
         return Err(Error::input(input, "no sound is left after retiming it"));
     }
-    let bit_rate = match declared_bit_rate {
-        0 => DEFAULT_AAC_BIT_RATE_PER_CHANNEL * channels,
-        declared => declared,
-    };
+    let bit_rate = AAC_BIT_RATE_PER_CHANNEL * channels;
     remux(input, output, AudioTrack::Replaced { stream, audio, bit_rate, retiming: *retiming })
 }
 
@@ -163,7 +162,6 @@ fn remux(input: &Path, output: &Path, mut track: AudioTrack) -> Result<RemuxSumm
                     rate,
                     channels,
                     *bit_rate,
-                    audio.first_tick,
                 )?);
                 let t = retiming.reference_s;
                 summary.audio_delay_s = t - retiming.source_time_s(t);
@@ -210,9 +208,8 @@ fn remux(input: &Path, output: &Path, mut track: AudioTrack) -> Result<RemuxSumm
         let (Some(encoder), Some((audio, fed))) = (audio_encoder.as_mut(), sound.as_mut()) else {
             return Ok(());
         };
-        let until_tick = (until_s * f64::from(audio.sample_rate)).ceil() as i64;
-        let until = (until_tick - audio.first_tick).clamp(0, audio.channels[0].len() as i64);
-        let until = until as usize;
+        let until_tick = (until_s * f64::from(audio.sample_rate)).ceil().max(0.0) as usize;
+        let until = until_tick.min(audio.channels[0].len());
         if until > *fed {
             let planes: Vec<&[f32]> = audio.channels.iter().map(|c| &c[*fed..until]).collect();
             encoder.push(&planes, sink)?;

@@ -45,18 +45,18 @@ impl Retiming {
     }
 }
 
-/// Channels on a common sample grid: sample `i` is presented at `(first_tick + i) / sample_rate`.
+/// Channels on a common sample grid from time 0: sample `i` is presented at `i / sample_rate`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Retimed {
     pub sample_rate: u32,
-    pub first_tick: i64,
     pub channels: Vec<Vec<f32>>,
 }
 
 /// `channels` (all starting at `start_s`, at `sample_rate`) retimed onto the picture: sample `n`
-/// of the result is the input read at `retiming.source_time_s(t_n)`. The result starts at the
-/// first tick of the sample grid whose sound the input has, never before time 0, and ends where
-/// the input's sound ends.
+/// of the result, at `t_n = n / sample_rate`, is the input read at `retiming.source_time_s(t_n)`.
+/// The result starts at time 0 (silence until the input's sound begins: a stream that starts
+/// with the picture needs no delayed start, which containers round) and ends where the input's
+/// sound ends.
 ///
 /// Panics when `|retiming.slope|` exceeds [`MAX_SPEED_CHANGE`]: callers refuse such a drift
 /// with a message first.
@@ -70,15 +70,14 @@ pub fn retime(
     let rate = f64::from(sample_rate);
     let len = channels.iter().map(Vec::len).min().unwrap_or(0);
     let last_input_s = start_s + len.saturating_sub(1) as f64 / rate;
-    let first_tick = (retiming.picture_time_s(start_s) * rate).ceil().max(0.0) as i64;
     let last_tick = (retiming.picture_time_s(last_input_s) * rate).floor() as i64;
-    let count = usize::try_from(last_tick - first_tick + 1).unwrap_or(0);
+    let count = usize::try_from(last_tick + 1).unwrap_or(0);
 
     let kernel = Kernel::shared();
     let mut weights = [0.0f32; 2 * HALF_TAPS];
     let mut out: Vec<Vec<f32>> = channels.iter().map(|_| Vec::with_capacity(count)).collect();
     for n in 0..count {
-        let t = (first_tick + n as i64) as f64 / rate;
+        let t = n as f64 / rate;
         let position = (retiming.source_time_s(t) - start_s) * rate;
         let whole = position.floor();
         kernel.weights(position - whole, &mut weights);
@@ -88,7 +87,7 @@ pub fn retime(
             output.push(dot_in_range(&input[..len], first, &weights));
         }
     }
-    Retimed { sample_rate, first_tick, channels: out }
+    Retimed { sample_rate, channels: out }
 }
 
 /// Σ `weights[k]·samples[first + k]`, samples outside the slice counting as silence.
@@ -184,8 +183,7 @@ mod tests {
     #[test]
     fn no_offset_and_no_drift_gives_the_input_back() {
         let input = tone(1000.0, 0.5);
-        let retimed = retime(&[input.clone()], 0.0, RATE, &Retiming::default());
-        assert_eq!(retimed.first_tick, 0);
+        let retimed = retime(std::slice::from_ref(&input), 0.0, RATE, &Retiming::default());
         assert_eq!(retimed.channels[0].len(), input.len());
         // Far from the ends, where every tap reads the input.
         for (a, b) in retimed.channels[0].iter().zip(&input).skip(HALF_TAPS).take(20_000) {
@@ -202,33 +200,34 @@ mod tests {
         let input = tone(hz, 2.0);
         let retiming = Retiming { offset_s: 0.01234, slope: 500e-6, reference_s: 1.0 };
         let retimed = retime(&[input], start_s, RATE, &retiming);
-        assert_eq!(
-            retimed.first_tick,
-            (retiming.picture_time_s(start_s) * f64::from(RATE)).ceil() as i64
-        );
         let mut worst = 0.0f64;
-        for (i, &value) in retimed.channels[0].iter().enumerate().skip(100).step_by(37) {
-            let t = (retimed.first_tick + i as i64) as f64 / f64::from(RATE);
+        for (i, &value) in retimed.channels[0].iter().enumerate().step_by(37) {
+            let t = i as f64 / f64::from(RATE);
             let u = retiming.source_time_s(t) - start_s;
-            if u > 1.99 {
-                break;
+            if u < -0.01 {
+                assert_eq!(value, 0.0, "silence before the input's sound, at {t} s");
+            } else if (0.01..1.99).contains(&u) {
+                worst = worst.max((f64::from(value) - (2.0 * PI * hz * u).sin()).abs());
             }
-            worst = worst.max((f64::from(value) - (2.0 * PI * hz * u).sin()).abs());
         }
         assert!(worst < 1e-3, "largest error {worst}");
     }
 
     #[test]
-    fn the_output_never_starts_before_zero_and_ends_with_the_input() {
+    fn the_output_starts_at_zero_and_ends_with_the_input() {
         let input = tone(440.0, 1.0);
         // Audio late by 100 ms: its sound moves 100 ms earlier, the first 100 ms fall before 0.
         let late = Retiming { offset_s: -0.1, slope: 0.0, reference_s: 0.0 };
-        let retimed = retime(&[input.clone()], 0.0, RATE, &late);
-        assert_eq!(retimed.first_tick, 0);
+        let retimed = retime(std::slice::from_ref(&input), 0.0, RATE, &late);
         assert_eq!(retimed.channels[0].len(), input.len() - 4800);
+        // Early by 100 ms: 100 ms of silence, then the whole sound.
+        let early = Retiming { offset_s: 0.1, slope: 0.0, reference_s: 0.0 };
+        let retimed = retime(std::slice::from_ref(&input), 0.0, RATE, &early);
+        assert_eq!(retimed.channels[0].len(), input.len() + 4800);
+        assert!(retimed.channels[0][..4800 - HALF_TAPS].iter().all(|&s| s == 0.0));
         // Faster by 0.1% (audio gaining lateness): the same sound in 0.1% less time.
         let faster = Retiming { offset_s: 0.0, slope: -1e-3, reference_s: 0.0 };
-        let retimed = retime(&[input.clone()], 0.0, RATE, &faster);
+        let retimed = retime(std::slice::from_ref(&input), 0.0, RATE, &faster);
         let expected = (input.len() - 1) as f64 / 1.001;
         assert!((retimed.channels[0].len() as f64 - expected).abs() <= 1.0);
     }
