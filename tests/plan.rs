@@ -183,6 +183,114 @@ fn written_chunks_are_cut_sample_exact_and_listed_in_the_csv() {
     }
 }
 
+/// A `testsrc2` picture of `seconds` at 25 fps, H.264 with the given x264 GOP options.
+fn test_video(path: &Path, seconds: f64, size: &str, gop: &[&str]) {
+    let source = format!("testsrc2=size={size}:rate=25:duration={seconds}");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", &source, "-c:v", "libx264", "-crf", "30"])
+        .args(gop)
+        .args(["-pix_fmt", "yuv420p", s(path)])
+        .status()
+        .expect("ffmpeg is needed for this test (see README set-up)");
+    assert!(status.success());
+}
+
+/// Each video packet's presentation time (s) and MD5, in presentation order.
+fn video_packets(path: &Path) -> Vec<(f64, String)> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_data_hash", "MD5"])
+        .args(["-show_entries", "packet=pts_time,data_hash", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe is needed for this test");
+    let mut packets: Vec<(f64, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let (time, hash) = line.split_once(',')?;
+            Some((time.parse().ok()?, hash.to_string()))
+        })
+        .collect();
+    packets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    packets
+}
+
+#[test]
+fn written_video_chunks_match_their_sound_and_are_copied_only_where_they_can_be() {
+    // About 25 s of speech: three or four kling-fal jobs.
+    let dir = tempfile::tempdir().unwrap();
+    let (rate, spoken) = sentences(dir.path());
+    let mut samples: Vec<i16> = Vec::new();
+    for sentence in spoken.iter().take(5) {
+        samples.extend(sentence);
+        samples.extend(std::iter::repeat_n(0, rate as usize / 2));
+    }
+    let voice = dir.path().join("vo.wav");
+    write_wav(&voice, rate, &samples);
+    let duration_s = samples.len() as f64 / f64::from(rate) + 0.5;
+    // Every frame a key frame: each chunk's packets can be copied. A 2 s GOP with B-frames:
+    // chunks cut in pauses have to be re-encoded.
+    let intra = dir.path().join("intra.mp4");
+    test_video(&intra, duration_s, "320x240", &["-g", "1", "-bf", "0"]);
+    let gop = dir.path().join("gop.mp4");
+    test_video(&gop, duration_s, "1280x720", &["-g", "50", "-bf", "2"]);
+
+    for (video, expected_cut) in [(&intra, "copied"), (&gop, "re-encoded")] {
+        let out = dir.path().join(format!("chunks-{expected_cut}"));
+        let plan =
+            plan(&[s(&voice), "--video", s(video), "--target", "kling-fal", "--write", s(&out)]);
+        let chunks = plan["chunks"].as_array().unwrap();
+        assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+        let source = video_packets(video);
+        for chunk in chunks {
+            assert_eq!(chunk["video_cut"], expected_cut);
+            let file = PathBuf::from(chunk["video_file"].as_str().unwrap());
+            let packets = video_packets(&file);
+            let (start, end) = (f(&chunk["start_s"]), f(&chunk["end_s"]));
+            // The frame shown at the chunk's start comes first, at 0; then every frame that
+            // starts before its end, each at its own time less the start.
+            let expected: Vec<&(f64, String)> = source
+                .iter()
+                .enumerate()
+                .filter(|(i, (t, _))| {
+                    let next = source.get(i + 1).map_or(f64::INFINITY, |n| n.0);
+                    next > start + 1e-6 && *t < end - 1e-6
+                })
+                .map(|(_, packet)| packet)
+                .collect();
+            assert_eq!(packets.len(), expected.len(), "{}: frames", file.display());
+            assert_eq!(packets[0].0, 0.0, "{}: starts at 0", file.display());
+            for (got, want) in packets.iter().zip(&expected).skip(1) {
+                assert!(
+                    (got.0 - (want.0 - start)).abs() <= 0.001,
+                    "{}: frame at {} s, want {} s",
+                    file.display(),
+                    got.0,
+                    want.0 - start
+                );
+            }
+            if expected_cut == "copied" {
+                let same = packets.iter().zip(&expected).all(|(got, want)| got.1 == want.1);
+                assert!(same, "{}: copied packets differ from the source's", file.display());
+            } else {
+                // The job (this picture with its sound) passes preflight for the target: the
+                // video's format, size, duration and dimensions, the audio's, and their fit.
+                let wav = chunk["file"].as_str().unwrap();
+                let job = [s(&file), "--audio", wav, "--target", "kling-fal", "--json", "-"];
+                let (code, stdout, stderr) = avsync(&[&["preflight"][..], &job].concat());
+                let report: Value = serde_json::from_str(&stdout)
+                    .unwrap_or_else(|e| panic!("no JSON ({e}): {stderr}"));
+                let rules = report["rules"].as_array().expect("preflight lists its rules");
+                assert!(rules.len() >= 9, "{}: {} rules", file.display(), rules.len());
+                for rule in rules {
+                    assert_eq!(rule["status"], "pass", "{}: {rule}", file.display());
+                }
+                assert_eq!((code, &report["verdict"]), (0, &Value::from("pass")));
+            }
+        }
+    }
+}
+
 #[test]
 fn audio_shorter_than_a_job_is_refused_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();

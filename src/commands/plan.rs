@@ -1,10 +1,12 @@
 //! `avsync plan`: a long voice-over split into lip-sync jobs the target accepts, cut in the
 //! pauses between words (see [`crate::plan`]), as a JSON or CSV plan and, with `--write`, the
-//! chunk files themselves (audio cut sample-exact).
+//! chunk files themselves (audio cut sample-exact; with `--video`, the picture cut to match,
+//! see [`media::cut`]).
 
 use crate::commands::preflight::{self, Target};
 use crate::error::{Error, Result};
 use crate::features::audio::AudioFeatures;
+use crate::media::cut::{cut_video, CutMethod, FrameIndex};
 use crate::media::{self, AudioOptions, ChannelSelect, SampleRate};
 use crate::plan::{self, ChunkLimits, MAX_OVERLAP_S, MIN_OVERLAP_S};
 use crate::safe_write::{self, PendingFile};
@@ -41,7 +43,9 @@ pub struct PlanArgs {
     /// Write the plan as CSV (one row per chunk) to PATH, or to stdout with `-`.
     #[arg(long, value_name = "PATH|-")]
     pub csv: Option<PathBuf>,
-    /// Write each chunk's audio (16-bit mono WAV at the source rate) into DIR.
+    /// Write each chunk's audio (16-bit mono WAV at the source rate) into DIR, and with --video
+    /// its picture (MP4, video only; packets copied where the chunk starts and ends on key
+    /// frames, re-encoded as H.264 otherwise).
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
     /// Print nothing but errors.
@@ -94,6 +98,12 @@ pub struct PlannedChunk {
     /// The chunk's file, with `--write`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The chunk's picture, with `--write` and `--video`, and how it was cut: `copied` (packets
+    /// copied, nothing re-encoded) or `re-encoded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_cut: Option<&'static str>,
 }
 
 /// The target's chunk lengths: its audio and video duration limits together (each chunk's
@@ -159,7 +169,7 @@ pub fn run(args: &PlanArgs) -> Result<Plan> {
     // The crop may not run past the audio's last whole millisecond.
     let last_ms = (duration_s * 1e3).floor() as u64;
     let sample = |t: f64| ((t * f64::from(rate)).round() as u64).min(audio.samples.len() as u64);
-    let planned: Vec<PlannedChunk> = chunks
+    let mut planned: Vec<PlannedChunk> = chunks
         .iter()
         .enumerate()
         .map(|(index, c)| PlannedChunk {
@@ -175,19 +185,38 @@ pub fn run(args: &PlanArgs) -> Result<Plan> {
             sound_start_time: with_kling_times.then(|| (c.start_s * 1e3).floor() as u64),
             sound_end_time: with_kling_times.then(|| ((c.end_s * 1e3).ceil() as u64).min(last_ms)),
             sound_insert_time: with_kling_times.then(|| (c.start_s * 1e3).floor() as u64),
-            file: args
-                .write
-                .as_ref()
-                .map(|dir| dir.join(format!("{stem}-{:03}.wav", index + 1)).display().to_string()),
+            file: chunk_file(args.write.as_deref(), &stem, index, "wav"),
+            video_file: chunk_file(
+                args.write.as_deref().filter(|_| args.video.is_some()),
+                &stem,
+                index,
+                "mp4",
+            ),
+            video_cut: None,
         })
         .collect();
 
     // Every chunk is written to a temporary file first; they are renamed into place together.
+    let frames = match (&args.write, &args.video) {
+        (Some(_), Some(video)) => Some((video, FrameIndex::read(video)?)),
+        _ => None,
+    };
     let mut pending = Vec::new();
-    for chunk in &planned {
+    for chunk in &mut planned {
         if let Some(file) = &chunk.file {
             let samples = &audio.samples[chunk.start_sample as usize..chunk.end_sample as usize];
             pending.push(write_wav(Path::new(file), rate, samples)?);
+        }
+        if let (Some(file), Some((video, frames))) = (&chunk.video_file, &frames) {
+            // The video's first frame meets the voice-over's first sample.
+            let from_s = frames.first_s() + chunk.start_s;
+            let to_s = frames.first_s() + chunk.end_s;
+            let (written, method) = cut_video(video, frames, Path::new(file), from_s, to_s)?;
+            pending.push(written);
+            chunk.video_cut = Some(match method {
+                CutMethod::Copied => "copied",
+                CutMethod::Encoded => "re-encoded",
+            });
         }
     }
     for file in pending {
@@ -206,6 +235,11 @@ pub fn run(args: &PlanArgs) -> Result<Plan> {
         pauses,
         chunks: planned,
     })
+}
+
+/// The path of chunk `index` (from 0) in `dir`, if files are written: `STEM-001.EXT`.
+fn chunk_file(dir: Option<&Path>, stem: &str, index: usize, extension: &str) -> Option<String> {
+    dir.map(|dir| dir.join(format!("{stem}-{:03}.{extension}", index + 1)).display().to_string())
 }
 
 /// Writes mono samples as 16-bit PCM WAV into a pending file at `path`.
@@ -229,18 +263,19 @@ fn write_wav(path: &Path, rate: u32, samples: &[f32]) -> Result<PendingFile> {
 
 /// The CSV columns, in order.
 const CSV_HEADER: &str = "index,start_s,end_s,duration_s,cut_start_s,cut_end_s,start_sample,\
-                          end_sample,sound_start_time,sound_end_time,sound_insert_time,file";
+                          end_sample,sound_start_time,sound_end_time,sound_insert_time,file,\
+                          video_file,video_cut";
 
 /// The plan as CSV (RFC 4180): a header and one row per chunk; empty fields where a value does
 /// not apply. (Written here: the `csv` crate's features would rebuild the model runtime's
-/// dependencies for eleven numbers and a name.)
+/// dependencies for eleven numbers and three names.)
 pub fn render_csv(plan: &Plan) -> String {
     let optional = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
     let mut out = format!("{CSV_HEADER}\n");
     for c in &plan.chunks {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             c.index,
             c.start_s,
             c.end_s,
@@ -252,7 +287,9 @@ pub fn render_csv(plan: &Plan) -> String {
             optional(c.sound_start_time),
             optional(c.sound_end_time),
             optional(c.sound_insert_time),
-            c.file.as_deref().map_or(String::new(), csv_field)
+            c.file.as_deref().map_or(String::new(), csv_field),
+            c.video_file.as_deref().map_or(String::new(), csv_field),
+            c.video_cut.unwrap_or_default(),
         );
     }
     out
@@ -297,6 +334,9 @@ pub fn render_text(plan: &Plan) -> String {
         }
         if let Some(file) = &c.file {
             let _ = write!(out, "  {file}");
+        }
+        if let (Some(file), Some(cut)) = (&c.video_file, c.video_cut) {
+            let _ = write!(out, "  {file} ({cut})");
         }
         out.push('\n');
     }

@@ -57,7 +57,7 @@ pub struct MediaWriter {
     output: format::context::Output,
     /// The temporary file FFmpeg writes, renamed onto `path` by [`MediaWriter::finish`].
     file: PendingFile,
-    video: StreamEncoder<encoder::Video>,
+    video: VideoEncoder,
     audio: AudioEncoder,
     width: u32,
     height: u32,
@@ -99,48 +99,17 @@ impl MediaWriter {
         file: PendingFile,
         settings: &WriterSettings,
     ) -> Result<Self> {
-        let (video_codec, video_name) = match settings.video {
-            VideoCodec::H264 => (encoder::find_by_name("libx264"), "H.264 (libx264)"),
-            VideoCodec::Ffv1 => (encoder::find(codec::Id::FFV1), "FFV1"),
-        };
-        let video_codec = video_codec.ok_or_else(|| {
-            Error::output(path, format!("this FFmpeg has no {video_name} encoder"))
-        })?;
-        let global_header = output.format().flags().contains(format::Flags::GLOBAL_HEADER);
-
         let (num, den) = settings.frame_rate;
-        let frame_time_base = Rational::new(den as i32, num as i32);
-        let mut video = codec::context::Context::new_with_codec(video_codec)
-            .encoder()
-            .video()
-            .map_err(|e| write_error(path, "cannot set up the video encoder", e))?;
-        video.set_width(settings.width);
-        video.set_height(settings.height);
-        video.set_format(format::Pixel::YUV420P);
-        video.set_time_base(frame_time_base);
-        video.set_frame_rate(Some(Rational::new(num as i32, den as i32)));
-        if global_header {
-            video.set_flags(codec::Flags::GLOBAL_HEADER);
-        }
-        let mut options = Dictionary::new();
-        if settings.video == VideoCodec::H264 {
-            options.set("crf", H264_CRF);
-            options.set("preset", H264_PRESET);
-        }
-        let video = video
-            .open_as_with(video_codec, options)
-            .map_err(|e| write_error(path, "cannot open the video encoder", e))?;
-        let video_index = {
-            let mut stream = output
-                .add_stream(video_codec)
-                .map_err(|e| write_error(path, "cannot add the video stream", e))?;
-            stream.set_parameters(&video);
-            stream.set_time_base(frame_time_base);
-            stream.set_rate(Rational::new(num as i32, den as i32));
-            stream.set_avg_frame_rate(Rational::new(num as i32, den as i32));
-            stream.index()
-        };
-
+        let frame_rate = Rational::new(num as i32, den as i32);
+        let mut video = VideoEncoder::add(
+            path,
+            &mut output,
+            settings.video,
+            (settings.width, settings.height),
+            frame_rate.invert(),
+            Some(frame_rate),
+        )?;
+        let video_name = settings.video.name();
         let mut audio = AudioEncoder::add(
             path,
             &mut output,
@@ -161,17 +130,11 @@ impl MediaWriter {
             )
         })?;
         audio.header_written(&output);
-        let video_stream_time_base =
-            output.stream(video_index).expect("stream added above").time_base();
+        video.header_written(&output);
         Ok(MediaWriter {
             path: path.to_path_buf(),
             file,
-            video: StreamEncoder {
-                index: video_index,
-                encoder: video,
-                time_base: frame_time_base,
-                stream_time_base: video_stream_time_base,
-            },
+            video,
             audio,
             output,
             width: settings.width,
@@ -184,8 +147,9 @@ impl MediaWriter {
     /// rounded to the stream's time base as the muxer stores it.
     pub fn video_time_s(&self, index: u64) -> f64 {
         // Rounded to nearest, as av_packet_rescale_ts rounds the packet's time.
-        let stored = (index as i64).rescale(self.video.time_base, self.video.stream_time_base);
-        stored as f64 * f64::from(self.video.stream_time_base)
+        let stream = &self.video.stream;
+        let stored = (index as i64).rescale(stream.time_base, stream.stream_time_base);
+        stored as f64 * f64::from(stream.stream_time_base)
     }
 
     /// Why this file's timing cannot be exact, if it cannot: an audio codec with priming
@@ -232,18 +196,7 @@ impl MediaWriter {
         }
         frame.set_pts(Some(self.frames_written));
         self.frames_written += 1;
-        self.video
-            .encoder
-            .send_frame(&frame)
-            .map_err(|e| write_error(&self.path, "video encoding failed", e))?;
-        drain(
-            &self.path,
-            &mut self.video.encoder,
-            self.video.index,
-            self.video.time_base,
-            self.video.stream_time_base,
-            &mut self.output,
-        )
+        self.video.send(&frame, &mut self.output)
     }
 
     /// Queues mono samples for encoding; they are encoded a codec frame at a time.
@@ -254,25 +207,130 @@ impl MediaWriter {
     /// Flushes the encoders and writes the trailer.
     pub fn finish(mut self) -> Result<()> {
         self.audio.finish(&mut self.output)?;
-        let video = &mut self.video;
-        video
-            .encoder
-            .send_eof()
-            .map_err(|e| write_error(&self.path, "cannot flush the encoder", e))?;
-        drain(
-            &self.path,
-            &mut video.encoder,
-            video.index,
-            video.time_base,
-            video.stream_time_base,
-            &mut self.output,
-        )?;
+        self.video.finish(&mut self.output)?;
         self.output
             .write_trailer()
             .map_err(|e| write_error(&self.path, "cannot finish the file", e))?;
         let MediaWriter { output, file, .. } = self;
         drop(output); // closes the temporary file
         file.commit()
+    }
+}
+
+impl VideoCodec {
+    /// The codec's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            VideoCodec::H264 => "H.264 (libx264)",
+            VideoCodec::Ffv1 => "FFV1",
+        }
+    }
+}
+
+/// A video encoder feeding one stream of a muxer: YUV 4:2:0 frames in, packets out.
+pub(crate) struct VideoEncoder {
+    path: PathBuf,
+    stream: StreamEncoder<encoder::Video>,
+}
+
+impl VideoEncoder {
+    /// Opens an encoder for `(width, height)` pictures whose timestamps count `time_base`
+    /// units, and adds its stream to `output`, whose header is not written yet.
+    pub(crate) fn add(
+        path: &Path,
+        output: &mut format::context::Output,
+        codec: VideoCodec,
+        (width, height): (u32, u32),
+        time_base: Rational,
+        frame_rate: Option<Rational>,
+    ) -> Result<Self> {
+        let found = match codec {
+            VideoCodec::H264 => encoder::find_by_name("libx264"),
+            VideoCodec::Ffv1 => encoder::find(codec::Id::FFV1),
+        }
+        .ok_or_else(|| {
+            Error::output(path, format!("this FFmpeg has no {} encoder", codec.name()))
+        })?;
+        let mut context = codec::context::Context::new_with_codec(found)
+            .encoder()
+            .video()
+            .map_err(|e| write_error(path, "cannot set up the video encoder", e))?;
+        context.set_width(width);
+        context.set_height(height);
+        context.set_format(format::Pixel::YUV420P);
+        context.set_time_base(time_base);
+        context.set_frame_rate(frame_rate);
+        if output.format().flags().contains(format::Flags::GLOBAL_HEADER) {
+            context.set_flags(codec::Flags::GLOBAL_HEADER);
+        }
+        let mut options = Dictionary::new();
+        if codec == VideoCodec::H264 {
+            options.set("crf", H264_CRF);
+            options.set("preset", H264_PRESET);
+        }
+        let encoder = context
+            .open_as_with(found, options)
+            .map_err(|e| write_error(path, "cannot open the video encoder", e))?;
+        let index = {
+            let mut stream = output
+                .add_stream(found)
+                .map_err(|e| write_error(path, "cannot add the video stream", e))?;
+            stream.set_parameters(&encoder);
+            stream.set_time_base(time_base);
+            if let Some(rate) = frame_rate {
+                stream.set_rate(rate);
+                stream.set_avg_frame_rate(rate);
+            }
+            stream.index()
+        };
+        Ok(VideoEncoder {
+            path: path.to_path_buf(),
+            stream: StreamEncoder { index, encoder, time_base, stream_time_base: time_base },
+        })
+    }
+
+    /// Takes the stream's time base as the muxer fixed it when it wrote the header.
+    pub(crate) fn header_written(&mut self, output: &format::context::Output) {
+        self.stream.stream_time_base =
+            output.stream(self.stream.index).expect("stream added").time_base();
+    }
+
+    /// Encodes a YUV 4:2:0 frame of the encoder's size, its pts in the encoder's time base.
+    pub(crate) fn send(
+        &mut self,
+        frame: &util::frame::Video,
+        output: &mut format::context::Output,
+    ) -> Result<()> {
+        let stream = &mut self.stream;
+        stream
+            .encoder
+            .send_frame(frame)
+            .map_err(|e| write_error(&self.path, "video encoding failed", e))?;
+        drain(
+            &self.path,
+            &mut stream.encoder,
+            stream.index,
+            stream.time_base,
+            stream.stream_time_base,
+            output,
+        )
+    }
+
+    /// Flushes the encoder and writes its last packets.
+    pub(crate) fn finish(&mut self, output: &mut format::context::Output) -> Result<()> {
+        let stream = &mut self.stream;
+        stream
+            .encoder
+            .send_eof()
+            .map_err(|e| write_error(&self.path, "cannot flush the encoder", e))?;
+        drain(
+            &self.path,
+            &mut stream.encoder,
+            stream.index,
+            stream.time_base,
+            stream.stream_time_base,
+            output,
+        )
     }
 }
 

@@ -15,6 +15,7 @@
 mod audio;
 mod audio_file;
 mod clock;
+pub mod cut;
 pub mod encode;
 mod ffmpeg;
 mod health;
