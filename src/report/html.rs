@@ -8,8 +8,8 @@ use super::charts::{self, profile_colour_hex, Chart};
 use super::output::{file_stems, write_text};
 use super::plots::{to_base64, REGION_COLOURS};
 use super::{
-    describe_offset, format_clock, format_signed, format_uncertainty_ms, Method, Outcome, Report,
-    StreamInfo, Verdict,
+    describe_offset, format_clock, format_clock_to, format_signed, format_uncertainty_ms, Method,
+    Outcome, Report, StreamInfo, Verdict,
 };
 use crate::error::Result;
 use crate::estimate::face_position::describe_face;
@@ -572,6 +572,9 @@ fn windows_table(report: &Report) -> String {
         let _ = write!(html, "<th>{}</th>", escape(&v.profile));
     }
     html.push_str("</tr>\n");
+    // Windows shorter than a second (a test pattern's flash and beep) need milliseconds to
+    // tell their ends apart.
+    let decimals = if report.windows.iter().any(|w| w.end_s - w.start_s < 1.0) { 3 } else { 1 };
     for (i, w) in report.windows.iter().enumerate() {
         let graded = w.offset_ms.is_some() && threshold.is_none_or(|t| w.confidence >= t);
         let _ = write!(
@@ -579,10 +582,10 @@ fn windows_table(report: &Report) -> String {
             "<tr{}><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td>",
             if graded { "" } else { " class=\"low\"" },
             i + 1,
-            format_clock(w.start_s),
-            format_clock(w.end_s),
+            format_clock_to(w.start_s, decimals),
+            format_clock_to(w.end_s, decimals),
             w.offset_ms.map_or("–".into(), describe_offset),
-            w.offset_ms.map_or("–".into(), |o| format!("{o:+.1}")),
+            w.offset_ms.map_or("–".into(), |o| format_signed(o, 1)),
             w.confidence
         );
         for v in &report.verdicts {

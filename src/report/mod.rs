@@ -18,7 +18,7 @@ pub use output::{
 };
 pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};
 pub use text::{
-    describe_offset, escape_control, format_against, format_clock, format_signed,
+    describe_offset, escape_control, format_against, format_clock, format_clock_to, format_signed,
     format_uncertainty_ms, summary_line, summary_table,
 };
 

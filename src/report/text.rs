@@ -61,14 +61,25 @@ pub fn format_against(value: f64, threshold: f64) -> (String, String) {
 
 /// A time in the clip as `m:ss.s` (or `h:mm:ss.s`), as an editor reads a timeline.
 pub fn format_clock(seconds: f64) -> String {
-    let tenths = (seconds.max(0.0) * 10.0).round() as u64;
-    let (hours, rest) = (tenths / 36_000, tenths % 36_000);
-    let (minutes, rest) = (rest / 600, rest % 600);
-    let (secs, tenth) = (rest / 10, rest % 10);
-    if hours > 0 {
-        format!("{hours}:{minutes:02}:{secs:02}.{tenth}")
+    format_clock_to(seconds, 1)
+}
+
+/// [`format_clock`] with `decimals` decimals of a second (`0:00.540` with 3), for spans shorter
+/// than a tenth can tell apart (a flash and its beep).
+pub fn format_clock_to(seconds: f64, decimals: u32) -> String {
+    let scale = 10u64.pow(decimals);
+    let units = (seconds.max(0.0) * scale as f64).round() as u64;
+    let (whole, fraction) = (units / scale, units % scale);
+    let (hours, minutes, secs) = (whole / 3600, whole / 60 % 60, whole % 60);
+    let fraction = if decimals > 0 {
+        format!(".{fraction:0width$}", width = decimals as usize)
     } else {
-        format!("{minutes}:{secs:02}.{tenth}")
+        String::new()
+    };
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{secs:02}{fraction}")
+    } else {
+        format!("{minutes}:{secs:02}{fraction}")
     }
 }
 
@@ -286,5 +297,8 @@ mod tests {
         assert_eq!(format_clock(8.0), "0:08.0");
         assert_eq!(format_clock(83.46), "1:23.5");
         assert_eq!(format_clock(3725.0), "1:02:05.0");
+        assert_eq!(format_clock(59.96), "1:00.0");
+        assert_eq!(format_clock_to(0.54, 3), "0:00.540");
+        assert_eq!(format_clock_to(3725.0004, 3), "1:02:05.000");
     }
 }
