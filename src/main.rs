@@ -392,6 +392,7 @@ impl Command {
                 .map(PathBuf::as_path)
                 .chain(args.audio_ref.as_deref())
                 .chain(args.video_ref.as_deref())
+                .chain(args.plan.as_deref())
                 .collect(),
             Command::Fix(args) => {
                 std::iter::once(args.input.as_path()).chain(args.from_report.as_deref()).collect()

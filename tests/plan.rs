@@ -4,6 +4,7 @@
 
 mod common;
 
+use avsync::media::retime::{retime, Retiming};
 use common::avsync;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -289,6 +290,116 @@ fn written_video_chunks_match_their_sound_and_are_copied_only_where_they_can_be(
             }
         }
     }
+}
+
+/// `samples` read at `source_time(t)` for each output sample from `from` to `to` (indices),
+/// by the library's band-limited retiming.
+fn read_at(samples: &[i16], rate: u32, retiming: &Retiming, from: usize, to: usize) -> Vec<i16> {
+    let input: Vec<f32> = samples.iter().map(|&x| f32::from(x) / 32768.0).collect();
+    let retimed = retime(&[input], 0.0, rate, retiming);
+    retimed.channels[0][from..to]
+        .iter()
+        .map(|&x| (f64::from(x) * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .collect()
+}
+
+/// About `seconds` of speech that never repeats itself (each sentence spoken at its own pitch
+/// and speed), with half-second pauses: a reference `compare` can place without ambiguity.
+fn distinct_voice_over(dir: &Path, seconds: f64) -> PathBuf {
+    let mut samples: Vec<i16> = Vec::new();
+    let mut rate = 0;
+    for k in 0.. {
+        if rate > 0 && samples.len() as f64 >= seconds * f64::from(rate) {
+            break;
+        }
+        let path = dir.join(format!("distinct{k}.wav"));
+        let (pitch, speed) = ((20 + 7 * k % 60).to_string(), (140 + 9 * k % 50).to_string());
+        let text = SENTENCES[k % SENTENCES.len()];
+        let status = Command::new("espeak-ng")
+            .args(["-v", "en", "-p", &pitch, "-s", &speed, "-w", s(&path), text])
+            .status()
+            .expect("espeak-ng is needed for this test (see README set-up)");
+        assert!(status.success());
+        let (r, spoken) = read_wav(&path);
+        rate = r;
+        samples.extend(spoken);
+        samples.extend(std::iter::repeat_n(0, rate as usize / 2));
+    }
+    let path = dir.join("distinct.wav");
+    write_wav(&path, rate, &samples);
+    path
+}
+
+#[test]
+fn a_stitched_output_is_read_chunk_by_chunk_with_its_seams() {
+    // Two minutes of speech planned for kling-api (3 jobs of at most 60 s), then "stitched" as
+    // a service's outputs might be: job 2's sound 80 ms late from its first cut and its clock
+    // 30 ppm slow, job 3 keeping where job 2 ended (so the seam between 2 and 3 is clean).
+    let dir = tempfile::tempdir().unwrap();
+    let voice = distinct_voice_over(dir.path(), 125.0);
+    let (rate, samples) = read_wav(&voice);
+    let plan_path = dir.path().join("plan.json");
+    let (code, _, stderr) =
+        avsync(&["plan", s(&voice), "--target", "kling-api", "--json", s(&plan_path)]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    let cuts: Vec<f64> =
+        plan["chunks"].as_array().unwrap().iter().map(|c| f(&c["cut_end_s"])).collect();
+    assert_eq!(cuts.len(), 3, "{plan}");
+    let at = |t: f64| (t * f64::from(rate)).round() as usize;
+    let (late_s, slow) = (0.080, 30e-6);
+    let drift_end_s = late_s + slow * (cuts[1] - cuts[0]);
+    let mut stitched = samples[..at(cuts[0])].to_vec();
+    let drifting = Retiming { offset_s: late_s, slope: slow, reference_s: cuts[0] };
+    stitched.extend(read_at(&samples, rate, &drifting, at(cuts[0]), at(cuts[1])));
+    let later = Retiming { offset_s: drift_end_s, slope: 0.0, reference_s: 0.0 };
+    stitched.extend(read_at(&samples, rate, &later, at(cuts[1]), samples.len()));
+    let output = dir.path().join("stitched.wav");
+    write_wav(&output, rate, &stitched);
+
+    let args = ["compare", s(&output), "--audio-ref", s(&voice), "--plan", s(&plan_path)];
+    let (code, stdout, stderr) = avsync(
+        &[&args[..], &["--profile", "broadcast", "--profile", "cinema", "--json", "-"]].concat(),
+    );
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("no JSON ({e}): {stderr}"));
+    let chunks = report["reference"]["chunks"].as_array().expect("chunks with --plan");
+    let seams = report["reference"]["seams"].as_array().expect("and seams");
+    assert_eq!((chunks.len(), seams.len()), (3, 2));
+    assert!(f(&chunks[0]["offset_ms"]).abs() <= 0.1, "{}", chunks[0]);
+    assert!((f(&chunks[2]["offset_ms"]) + drift_end_s * 1e3).abs() <= 0.1, "{}", chunks[2]);
+    let drift = f(&chunks[1]["drift"]["ppm"]);
+    assert!((drift + 30.0).abs() <= 2.0, "chunk 2 drifts {drift:.2} ppm, made -30");
+    for steady in [0, 2] {
+        // Within 2 ppm beyond its own 95% interval (chunk 3 is short: a few windows).
+        let drift = &chunks[steady]["drift"];
+        let (ppm, interval) = (f(&drift["ppm"]), f(&drift["uncertainty_ppm"]));
+        assert!(ppm.abs() <= 2.0 + interval, "chunk {} drifts {ppm:.2} ppm, made 0", steady + 1);
+    }
+    let jump = f(&seams[0]["jump_ms"]);
+    assert!((jump + 80.0).abs() <= 1.0, "seam 1|2 jumps {jump:.3} ms, made -80");
+    assert_eq!(seams[0]["kind"], "gap");
+    assert_eq!(seams[0]["crossfade_hides"], true, "80 ms within the 300 ms cross-fade");
+    assert_eq!(seams[1]["kind"], "clean", "{}", seams[1]);
+    // Jobs 2 and 3 are about 80 ms late: inside broadcast's 90 ms, outside cinema's 22 ms.
+    let grade = |chunk: &Value, profile: usize| chunk["verdicts"][profile]["result"].clone();
+    assert_eq!((grade(&chunks[0], 0), grade(&chunks[0], 1)), ("pass".into(), "pass".into()));
+    assert_eq!((grade(&chunks[1], 0), grade(&chunks[1], 1)), ("pass".into(), "fail".into()));
+    assert_eq!(code, 1, "cinema fails: {stderr}");
+
+    // The text names each chunk and seam, the HTML has their tables beside the offset plot;
+    // a file that is not a plan is refused.
+    let html = dir.path().join("stitched.html");
+    let (_, text, stderr) = avsync(&[&args[..], &["--html", s(&html)]].concat());
+    let page = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert!(page.contains("<h2>Chunks</h2>") && page.contains("<h2>Seams</h2>"));
+    assert!(page.contains("seam between chunks"), "the plot's legend names the seams");
+    assert!(text.contains("chunk 2 ") && text.contains("seam 1|2 at "), "{text}");
+    assert!(text.contains("the later chunk's sound 80.0 ms late"), "{text}");
+    let not_a_plan = ["compare", s(&output), "--audio-ref", s(&voice), "--plan", s(&voice)];
+    let (code, _, stderr) = avsync(&not_a_plan);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("not an avsync plan") && stderr.lines().count() == 1, "{stderr}");
 }
 
 #[test]

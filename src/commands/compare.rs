@@ -2,11 +2,16 @@
 
 use crate::batch::{BatchArgs, Columns, Job, Runner};
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
+use crate::commands::plan;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::estimate::reference::{
-    align_audio_f64, align_video, audio::to_f64, curve, AudioAlignOptions, AudioAlignment,
-    Placement, ReferenceDetails, Timelines, VideoAlignOptions, VideoAlignment,
+    align_audio_f64, align_video,
+    audio::to_f64,
+    curve,
+    stitched::{read_stitched, StitchedPlan},
+    AudioAlignOptions, AudioAlignment, Placement, ReferenceDetails, SeamKind, Timelines,
+    VideoAlignOptions, VideoAlignment,
 };
 use crate::features::fingerprint::{Fingerprint, FingerprintSink};
 use crate::grade::{grade, GradeOptions};
@@ -16,8 +21,8 @@ use crate::media::{
     VideoOptions,
 };
 use crate::report::{
-    describe_offset, format_clock, CorrelationCurve, Drift, InputSummary, Method, Plots,
-    ReasonCode, Report, Signal, SignalPair, Window,
+    describe_offset, format_clock, format_signed, CorrelationCurve, Drift, InputSummary, Method,
+    Plots, ReasonCode, Report, Signal, SignalPair, Window,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -66,6 +71,8 @@ pub struct CompareOptions {
     pub require_reference: bool,
     /// Keep plot data (correlation curve, audio envelopes) in the report.
     pub plots: bool,
+    /// The plan a stitched output was made from (`--plan`).
+    pub stitched: Option<StitchedPlan>,
 }
 
 impl CompareOptions {
@@ -81,6 +88,7 @@ impl CompareOptions {
             output_channel: ChannelSelect::Downmix,
             require_reference: false,
             plots: false,
+            stitched: None,
         }
     }
 }
@@ -114,6 +122,11 @@ pub struct CompareArgs {
     /// --ref-start-time to its end), rather than calling a missing reference inconclusive.
     #[arg(long)]
     pub require_reference: bool,
+    /// The plan a stitched output was made from (`avsync plan --json`): each chunk is measured
+    /// on its own (offset, drift, a verdict per profile) and each joint's jump is reported.
+    /// The plan's times are the output's.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
     /// Which stream and channel of the output to compare.
     #[command(flatten)]
     pub audio: AudioArgs,
@@ -148,6 +161,7 @@ impl CompareArgs {
         options.output_channel = selection.channel;
         options.require_reference = self.require_reference;
         options.plots = plots;
+        options.stitched = self.plan.as_deref().map(plan::load_stitched).transpose()?;
         Ok(options)
     }
 }
@@ -283,7 +297,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
             + options.expected.output_start_s)
             * 1e3
     };
-    let windows = audio
+    let windows: Vec<Window> = audio
         .windows
         .iter()
         .map(|w| Window {
@@ -328,6 +342,9 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     if options.plots {
         let expected = options.expected;
         report.plots = Some(plots(&output_audio, &reference_audio, &audio, expected, relative_ms));
+    }
+    if let Some(plan) = &options.stitched {
+        (details.chunks, details.seams) = read_stitched(&report.windows, plan);
     }
     report.reference = Some(details);
     report.elapsed_s = Some(started.elapsed().as_secs_f64());
@@ -518,6 +535,61 @@ pub fn render_details(report: &Report) -> String {
     }
     if let Some(drift) = &report.drift {
         let _ = writeln!(out, "  drift {:+.2} ppm ({:+.3} ms/min)", drift.ppm, drift.ms_per_min);
+    }
+    for chunk in &d.chunks {
+        let reading = match chunk.offset_ms {
+            Some(offset) => {
+                format!("{} ({} ms)", describe_offset(offset), format_signed(offset, 3))
+            }
+            None => "no window between its cuts".to_string(),
+        };
+        let drift = chunk.drift.map_or(String::new(), |d| {
+            let interval = d.uncertainty_ppm.map_or(String::new(), |u| format!(" ±{u:.1}"));
+            format!(", drift {}{interval} ppm", format_signed(d.ppm, 1))
+        });
+        let grades: Vec<String> =
+            chunk.verdicts.iter().map(|v| format!("{} {}", v.profile, v.result.as_str())).collect();
+        let _ = writeln!(
+            out,
+            "  chunk {} {}–{}: {reading}{drift}{}{}",
+            chunk.index,
+            format_clock(chunk.start_s),
+            format_clock(chunk.end_s),
+            if grades.is_empty() { "" } else { ", " },
+            grades.join(", ")
+        );
+    }
+    for seam in &d.seams {
+        let what = match (seam.jump_ms, seam.kind, seam.crossfade_hides) {
+            (Some(jump), Some(kind), Some(hidden)) => format!(
+                "jump {} ms{}{}",
+                format_signed(jump, 2),
+                match kind {
+                    SeamKind::Clean => " (clean)".to_string(),
+                    SeamKind::Gap => format!(
+                        ": the later chunk's sound {:.1} ms late (a gap or a repeat)",
+                        jump.abs()
+                    ),
+                    SeamKind::Overlap => format!(
+                        ": the later chunk's sound {:.1} ms early (sound lost or overlapped)",
+                        jump.abs()
+                    ),
+                },
+                match (kind, hidden) {
+                    (SeamKind::Clean, _) => "",
+                    (_, true) => "; within the cross-fade",
+                    (_, false) => "; longer than the cross-fade",
+                }
+            ),
+            _ => "not measured (a chunk without an offset)".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  seam {}|{} at {}: {what}",
+            seam.after - 1,
+            seam.after,
+            format_clock(seam.time_s)
+        );
     }
     if d.segments.len() > 1 {
         for s in &d.segments {

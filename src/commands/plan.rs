@@ -5,13 +5,14 @@
 
 use crate::commands::preflight::{self, Target};
 use crate::error::{Error, Result};
+use crate::estimate::reference::stitched::{ChunkSpan, StitchedPlan};
 use crate::features::audio::AudioFeatures;
 use crate::media::cut::{cut_video, CutMethod, FrameIndex};
 use crate::media::{self, AudioOptions, ChannelSelect, SampleRate};
 use crate::plan::{self, ChunkLimits, MAX_OVERLAP_S, MIN_OVERLAP_S};
 use crate::safe_write::{self, PendingFile};
 use crate::units;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -240,6 +241,51 @@ pub fn run(args: &PlanArgs) -> Result<Plan> {
 /// The path of chunk `index` (from 0) in `dir`, if files are written: `STEM-001.EXT`.
 fn chunk_file(dir: Option<&Path>, stem: &str, index: usize, extension: &str) -> Option<String> {
     dir.map(|dir| dir.join(format!("{stem}-{:03}.{extension}", index + 1)).display().to_string())
+}
+
+/// A plan file read back: what `compare --plan` needs of it.
+#[derive(Deserialize)]
+struct SavedPlan {
+    schema: String,
+    overlap_s: f64,
+    chunks: Vec<SavedChunk>,
+}
+
+#[derive(Deserialize)]
+struct SavedChunk {
+    index: usize,
+    start_s: f64,
+    end_s: f64,
+    cut_start_s: f64,
+    cut_end_s: f64,
+}
+
+/// Reads a plan written by `plan --json` (exit 4 for a file that is not one).
+pub fn load_stitched(path: &Path) -> Result<StitchedPlan> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::input(path, format!("cannot read the plan: {e}")))?;
+    let not_a_plan = |why: String| {
+        Error::input(path, format!("not an avsync plan (`avsync plan --json`, {SCHEMA}): {why}"))
+    };
+    let saved: SavedPlan = serde_json::from_slice(&bytes).map_err(|e| not_a_plan(e.to_string()))?;
+    if saved.schema != SCHEMA {
+        return Err(not_a_plan(format!("its schema is {:?}", saved.schema)));
+    }
+    if saved.chunks.is_empty() {
+        return Err(not_a_plan("it has no chunks".to_string()));
+    }
+    let spans = saved
+        .chunks
+        .into_iter()
+        .map(|c| ChunkSpan {
+            index: c.index,
+            start_s: c.start_s,
+            end_s: c.end_s,
+            cut_start_s: c.cut_start_s,
+            cut_end_s: c.cut_end_s,
+        })
+        .collect();
+    Ok(StitchedPlan { spans, overlap_s: saved.overlap_s })
 }
 
 /// Writes mono samples as 16-bit PCM WAV into a pending file at `path`.

@@ -11,6 +11,7 @@
 //! failure or an inconclusive result.
 
 use crate::error::{Error, Result};
+use crate::estimate::reference::stitched::grade_chunks;
 use crate::limits::MAX_TOLERANCE_MS;
 use crate::media::DEFAULT_MAX_DAMAGED_SHARE;
 use crate::report::{
@@ -290,6 +291,10 @@ pub fn grade(report: &mut Report, options: &GradeOptions) {
         report.marginal = false;
         report.reason = reason;
         return;
+    }
+    // A stitched output (compare --plan) is graded chunk by chunk as well.
+    if let Some(details) = report.reference.as_mut() {
+        grade_chunks(&mut details.chunks, &mut report.verdicts);
     }
     report.verdict = Outcome::worst(report.verdicts.iter().map(|v| v.result));
     report.marginal = report.verdicts.iter().any(|v| v.marginal && v.result == report.verdict);

@@ -44,6 +44,9 @@ const DRIFT_LINE: RGBColor = RGBColor(230, 85, 13);
 const AUDIO_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const REFERENCE_COLOUR: RGBColor = RGBColor(255, 127, 14);
 const GRID: RGBColor = RGBColor(225, 225, 225);
+/// A stitched output's chunk lines and seams (`compare --plan`).
+const CHUNK_LINE: RGBColor = RGBColor(44, 160, 44);
+const SEAM_LINE: RGBColor = RGBColor(148, 103, 189);
 
 pub(crate) fn profile_colour(index: usize) -> RGBColor {
     PROFILE_COLOURS[index % PROFILE_COLOURS.len()]
@@ -310,7 +313,8 @@ fn padded(low: f64, high: f64, min_pad: f64) -> (f64, f64) {
 
 /// Offset over time: each window's offset (filled when confident, hollow when not, red when
 /// outside the first profile), the whole-clip offset with its 95% band, the drift line, the
-/// tolerance band of every requested profile, and a confidence strip underneath.
+/// tolerance band of every requested profile, a stitched output's chunk lines and seams, and a
+/// confidence strip underneath.
 fn draw_offset<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     report: &Report,
@@ -430,6 +434,29 @@ fn draw_offset<DB: DrawingBackend>(
                 colour,
                 format!("drift {} ms/min{note}", format_signed(drift.ms_per_min, 1)),
             );
+        }
+    }
+
+    if let Some(details) = &report.reference {
+        for chunk in &details.chunks {
+            let ends = [chunk.start_s, chunk.end_s].map(|t| chunk.offset_at(t).map(|o| (t, o)));
+            if let [Some(a), Some(b)] = ends {
+                chart.draw_series(LineSeries::new([a, b], CHUNK_LINE.stroke_width(2)))?;
+            }
+        }
+        if details.chunks.iter().any(|c| c.offset_ms.is_some()) {
+            legend.add(Mark::Line, CHUNK_LINE, "each chunk's offset line");
+        }
+        for seam in &details.seams {
+            chart.draw_series(DashedLineSeries::new(
+                [(seam.time_s, y_low), (seam.time_s, y_high)],
+                6,
+                4,
+                SEAM_LINE.stroke_width(2),
+            ))?;
+        }
+        if !details.seams.is_empty() {
+            legend.add(Mark::Dashed, SEAM_LINE, "seam between chunks");
         }
     }
 

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::error::Result;
 use crate::estimate::face_position::describe_face;
+use crate::estimate::reference::SeamKind;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -305,6 +306,7 @@ fn article(report: &Report, id: &str) -> Result<String> {
     html.push_str(&media_table(report));
     html.push_str("</section>\n");
 
+    html.push_str(&chunks_table(report));
     html.push_str(&windows_table(report));
 
     if !report.warnings.is_empty() {
@@ -439,6 +441,13 @@ fn offset_caption(report: &Report) -> String {
             parts.push("The orange dashed line is the drift.".to_string());
         }
     }
+    if report.reference.as_ref().is_some_and(|d| !d.seams.is_empty()) {
+        parts.push(
+            "Green lines are each chunk's own offset line, purple dashed lines the seams of the \
+             plan."
+                .to_string(),
+        );
+    }
     parts.push("Bottom: each window's confidence, as wide as the window.".to_string());
     parts.join(" ")
 }
@@ -559,6 +568,62 @@ fn media_table(report: &Report) -> String {
         let _ = writeln!(html, "<tr><th>{}</th><td>{}</td></tr>", escape(&k), escape(&v));
     }
     html.push_str("</table></div>\n");
+    html
+}
+
+/// A stitched output's chunks (offset, drift, grade per profile) and seams (`compare --plan`).
+fn chunks_table(report: &Report) -> String {
+    let Some(details) = report.reference.as_ref().filter(|d| !d.chunks.is_empty()) else {
+        return String::new();
+    };
+    let mut html = String::from(
+        "<h2>Chunks</h2>\n<table class=\"windows\">\n<tr><th class=\"num\">#</th><th class=\"num\">from</th><th class=\"num\">to</th><th>offset</th><th class=\"num\">offset_ms</th><th class=\"num\">drift ppm</th>",
+    );
+    for v in &report.verdicts {
+        let _ = write!(html, "<th>{}</th>", escape(&v.profile));
+    }
+    html.push_str("</tr>\n");
+    for chunk in &details.chunks {
+        let _ = write!(
+            html,
+            "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            chunk.index,
+            format_clock(chunk.start_s),
+            format_clock(chunk.end_s),
+            chunk.offset_ms.map_or("–".into(), describe_offset),
+            chunk.offset_ms.map_or("–".into(), |o| format_signed(o, 3)),
+            chunk.drift.map_or("–".into(), |d| format_signed(d.ppm, 1)),
+        );
+        for v in &chunk.verdicts {
+            let _ = write!(html, "<td class=\"{}\">{}</td>", v.result.as_str(), v.result.as_str());
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+    if !details.seams.is_empty() {
+        html.push_str("<h2>Seams</h2>\n<table class=\"windows\">\n<tr><th>between</th><th class=\"num\">at</th><th class=\"num\">jump ms</th><th>kind</th><th>cross-fade</th></tr>\n");
+        for seam in &details.seams {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}|{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                seam.after - 1,
+                seam.after,
+                format_clock(seam.time_s),
+                seam.jump_ms.map_or("–".into(), |j| format_signed(j, 2)),
+                seam.kind.map_or("–", |k| match k {
+                    SeamKind::Clean => "clean",
+                    SeamKind::Gap => "gap (later chunk late)",
+                    SeamKind::Overlap => "overlap (later chunk early)",
+                }),
+                match (seam.kind, seam.crossfade_hides) {
+                    (Some(SeamKind::Clean), _) | (None, _) | (_, None) => "–",
+                    (_, Some(true)) => "hides the jump",
+                    (_, Some(false)) => "shorter than the jump",
+                },
+            );
+        }
+        html.push_str("</table>\n");
+    }
     html
 }
 

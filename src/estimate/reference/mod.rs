@@ -7,9 +7,11 @@
 
 pub mod audio;
 pub mod curve;
+pub mod stitched;
 pub mod video;
 
 pub use audio::{align_audio, align_audio_f64, AudioAlignOptions, AudioAlignment};
+pub use stitched::{Seam, SeamKind, StitchedChunk};
 pub use video::{
     align_video, FrameEvent, FrameRateChange, FrozenSpan, VideoAlignOptions, VideoAlignment,
 };
@@ -93,6 +95,11 @@ pub struct ReferenceDetails {
     /// lacks it or plays only part of it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
+    /// With `--plan`: each chunk of a stitched output measured on its own, and the joints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<StitchedChunk>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seams: Vec<Seam>,
 }
 
 /// Less than this much of the reference section (s) may be missing before the output counts
@@ -231,6 +238,8 @@ impl ReferenceDetails {
             ref_section_s: None,
             ref_found_share: None,
             required: false,
+            chunks: Vec::new(),
+            seams: Vec::new(),
         }
     }
 
@@ -347,6 +356,8 @@ mod tests {
             ref_section_s: None,
             ref_found_share: None,
             required: false,
+            chunks: Vec::new(),
+            seams: Vec::new(),
         }
     }
 
