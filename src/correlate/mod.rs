@@ -15,6 +15,16 @@ mod spectrum;
 pub use fft::{Correlator, Samples};
 pub use spectrum::{Band, CrossSpectrum, Spectrum};
 
+/// The normalised sinc, `sin(πx) / (πx)`: the kernel of band-limited filters and
+/// interpolation.
+pub fn sinc(x: f64) -> f64 {
+    if x.abs() < 1e-12 {
+        1.0
+    } else {
+        (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x)
+    }
+}
+
 /// Correlation values over a symmetric lag range `-max_lag..=max_lag`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LagCurve {

@@ -10,9 +10,10 @@
 
 use super::encode::{VideoCodec, VideoEncoder};
 use super::ffmpeg::{best_stream, init, open_decoder, open_input, seconds};
+use super::remux::{add_copy_stream, open_output};
 use crate::error::{Error, Result};
 use crate::safe_write::PendingFile;
-use ff::{codec, encoder, format, media, software::scaling, util, Rational};
+use ff::{format, media, software::scaling, util, Rational};
 use ffmpeg_next as ff;
 use std::path::Path;
 
@@ -104,10 +105,7 @@ pub fn cut_video(
     let method = if index.copyable(&span) { CutMethod::Copied } else { CutMethod::Encoded };
 
     let mut source = open_input(input)?;
-    let file = PendingFile::create(output)?;
-    let mut sink = format::output(&file.path()).map_err(|e| {
-        Error::output(output, format!("no container for this file name ({e}): use .mp4 or .mov"))
-    })?;
+    let (file, mut sink) = open_output(output)?;
     let fail = |what: &str, e: ff::Error| Error::output(output, format!("{what}: {e}"));
     let in_stream = source.stream(index.stream).expect("indexed stream");
     let frame_rate = Some(in_stream.avg_frame_rate()).filter(|r| r.numerator() > 0);
@@ -115,16 +113,7 @@ pub fn cut_video(
 
     match method {
         CutMethod::Copied => {
-            let mut copy = sink
-                .add_stream(encoder::find(codec::Id::None))
-                .map_err(|e| fail("add a stream", e))?;
-            copy.set_parameters(in_stream.parameters());
-            copy.set_time_base(index.time_base);
-            // SAFETY: clearing a plain field of the stream's own parameters: the input
-            // container's codec tag may mean nothing in the output's.
-            unsafe {
-                (*copy.parameters().as_mut_ptr()).codec_tag = 0;
-            }
+            add_copy_stream(output, &mut sink, &in_stream)?;
             sink.write_header().map_err(|e| fail("the muxer refused the video", e))?;
             let out_time_base = sink.stream(0).expect("stream added").time_base();
             seek_before(&mut source, first_pts, index.time_base);

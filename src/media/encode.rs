@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::safe_write::PendingFile;
 use ff::{codec, encoder, format, util, ChannelLayout, Dictionary, Rational, Rescale};
 use ffmpeg_next as ff;
+use std::ops::DerefMut;
 use std::path::{Path, PathBuf};
 
 /// Video codecs the writer offers.
@@ -64,13 +65,82 @@ pub struct MediaWriter {
     frames_written: i64,
 }
 
+/// One encoder feeding one stream of a muxer: what [`VideoEncoder`] and [`AudioEncoder`] share.
 struct StreamEncoder<E> {
+    /// The file written, for messages.
+    path: PathBuf,
+    /// "video" or "audio", for messages.
+    medium: &'static str,
     index: usize,
     encoder: E,
     /// The encoder's time base (frame or sample units).
     time_base: Rational,
     /// The stream's time base as the muxer fixed it.
     stream_time_base: Rational,
+}
+
+/// An opened encoder (`encoder::Video`, `encoder::Audio`): one deref to its kind's encoder, a
+/// second to FFmpeg's common one.
+impl<E> StreamEncoder<E>
+where
+    E: DerefMut,
+    E::Target: DerefMut<Target = encoder::Encoder>,
+{
+    fn new(
+        path: &Path,
+        medium: &'static str,
+        index: usize,
+        encoder: E,
+        time_base: Rational,
+    ) -> Self {
+        let path = path.to_path_buf();
+        StreamEncoder { path, medium, index, encoder, time_base, stream_time_base: time_base }
+    }
+
+    /// Takes the stream's time base as the muxer fixed it when it wrote the header.
+    fn header_written(&mut self, output: &format::context::Output) {
+        self.stream_time_base = output.stream(self.index).expect("stream added").time_base();
+    }
+
+    /// Encodes a frame (its pts in the encoder's time base) and writes the packets it completes.
+    fn send(
+        &mut self,
+        frame: &util::frame::Frame,
+        output: &mut format::context::Output,
+    ) -> Result<()> {
+        self.encoder
+            .send_frame(frame)
+            .map_err(|e| write_error(&self.path, &format!("{} encoding failed", self.medium), e))?;
+        self.drain(output)
+    }
+
+    /// Flushes the encoder and writes its last packets.
+    fn finish(&mut self, output: &mut format::context::Output) -> Result<()> {
+        self.encoder
+            .send_eof()
+            .map_err(|e| write_error(&self.path, "cannot flush the encoder", e))?;
+        self.drain(output)
+    }
+
+    /// Moves every packet the encoder has ready into the muxer.
+    fn drain(&mut self, output: &mut format::context::Output) -> Result<()> {
+        let mut packet = codec::packet::Packet::empty();
+        loop {
+            match self.encoder.receive_packet(&mut packet) {
+                Ok(()) => {}
+                Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                    return Ok(())
+                }
+                Err(e) => return Err(write_error(&self.path, "encoding failed", e)),
+            }
+            packet.set_stream(self.index);
+            packet.rescale_ts(self.time_base, self.stream_time_base);
+            packet
+                .write_interleaved(output)
+                .map_err(|e| write_error(&self.path, "cannot write a packet", e))?;
+        }
+    }
 }
 
 fn write_error(path: &Path, what: &str, e: ff::Error) -> Error {
@@ -229,7 +299,6 @@ impl VideoCodec {
 
 /// A video encoder feeding one stream of a muxer: YUV 4:2:0 frames in, packets out.
 pub(crate) struct VideoEncoder {
-    path: PathBuf,
     stream: StreamEncoder<encoder::Video>,
 }
 
@@ -283,16 +352,12 @@ impl VideoEncoder {
             }
             stream.index()
         };
-        Ok(VideoEncoder {
-            path: path.to_path_buf(),
-            stream: StreamEncoder { index, encoder, time_base, stream_time_base: time_base },
-        })
+        Ok(VideoEncoder { stream: StreamEncoder::new(path, "video", index, encoder, time_base) })
     }
 
     /// Takes the stream's time base as the muxer fixed it when it wrote the header.
     pub(crate) fn header_written(&mut self, output: &format::context::Output) {
-        self.stream.stream_time_base =
-            output.stream(self.stream.index).expect("stream added").time_base();
+        self.stream.header_written(output);
     }
 
     /// Encodes a YUV 4:2:0 frame of the encoder's size, its pts in the encoder's time base.
@@ -301,36 +366,12 @@ impl VideoEncoder {
         frame: &util::frame::Video,
         output: &mut format::context::Output,
     ) -> Result<()> {
-        let stream = &mut self.stream;
-        stream
-            .encoder
-            .send_frame(frame)
-            .map_err(|e| write_error(&self.path, "video encoding failed", e))?;
-        drain(
-            &self.path,
-            &mut stream.encoder,
-            stream.index,
-            stream.time_base,
-            stream.stream_time_base,
-            output,
-        )
+        self.stream.send(frame, output)
     }
 
     /// Flushes the encoder and writes its last packets.
     pub(crate) fn finish(&mut self, output: &mut format::context::Output) -> Result<()> {
-        let stream = &mut self.stream;
-        stream
-            .encoder
-            .send_eof()
-            .map_err(|e| write_error(&self.path, "cannot flush the encoder", e))?;
-        drain(
-            &self.path,
-            &mut stream.encoder,
-            stream.index,
-            stream.time_base,
-            stream.stream_time_base,
-            output,
-        )
+        self.stream.finish(output)
     }
 }
 
@@ -347,7 +388,6 @@ impl AudioCodec {
 /// An audio encoder feeding one stream of a muxer: planar f32 samples in, packets out, their
 /// times counted in samples from the first one's.
 pub(crate) struct AudioEncoder {
-    path: PathBuf,
     stream: StreamEncoder<encoder::Audio>,
     sample_rate: u32,
     layout: ChannelLayout,
@@ -416,8 +456,7 @@ impl AudioEncoder {
             n => n as usize,
         };
         Ok(AudioEncoder {
-            path: path.to_path_buf(),
-            stream: StreamEncoder { index, encoder, time_base, stream_time_base: time_base },
+            stream: StreamEncoder::new(path, "audio", index, encoder, time_base),
             sample_rate,
             layout,
             format,
@@ -429,8 +468,7 @@ impl AudioEncoder {
 
     /// Takes the stream's time base as the muxer fixed it when it wrote the header.
     pub(crate) fn header_written(&mut self, output: &format::context::Output) {
-        self.stream.stream_time_base =
-            output.stream(self.stream.index).expect("stream added").time_base();
+        self.stream.header_written(output);
     }
 
     /// The samples the codec adds before the first one (AAC's 1024), which the muxer hides.
@@ -473,19 +511,7 @@ impl AudioEncoder {
             self.encode_frame(0..rest, output)?;
             self.pending.iter_mut().for_each(Vec::clear);
         }
-        let stream = &mut self.stream;
-        stream
-            .encoder
-            .send_eof()
-            .map_err(|e| write_error(&self.path, "cannot flush the encoder", e))?;
-        drain(
-            &self.path,
-            &mut stream.encoder,
-            stream.index,
-            stream.time_base,
-            stream.stream_time_base,
-            output,
-        )
+        self.stream.finish(output)
     }
 
     /// Encodes the pending samples in `range` of every channel as one frame.
@@ -517,43 +543,6 @@ impl AudioEncoder {
         }
         frame.set_pts(Some(self.next_pts));
         self.next_pts += samples as i64;
-        let stream = &mut self.stream;
-        stream
-            .encoder
-            .send_frame(&frame)
-            .map_err(|e| write_error(&self.path, "audio encoding failed", e))?;
-        drain(
-            &self.path,
-            &mut stream.encoder,
-            stream.index,
-            stream.time_base,
-            stream.stream_time_base,
-            output,
-        )
-    }
-}
-
-/// Moves every packet the encoder has ready into the muxer.
-fn drain(
-    path: &Path,
-    encoder: &mut encoder::Encoder,
-    index: usize,
-    time_base: Rational,
-    stream_time_base: Rational,
-    output: &mut format::context::Output,
-) -> Result<()> {
-    let mut packet = codec::packet::Packet::empty();
-    loop {
-        match encoder.receive_packet(&mut packet) {
-            Ok(()) => {}
-            Err(ff::Error::Eof) => return Ok(()),
-            Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
-            Err(e) => return Err(write_error(path, "encoding failed", e)),
-        }
-        packet.set_stream(index);
-        packet.rescale_ts(time_base, stream_time_base);
-        packet
-            .write_interleaved(output)
-            .map_err(|e| write_error(path, "cannot write a packet", e))?;
+        self.stream.send(&frame, output)
     }
 }

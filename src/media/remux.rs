@@ -122,13 +122,40 @@ pub fn retime_audio(input: &Path, output: &Path, retiming: &Retiming) -> Result<
     remux(input, output, AudioTrack::Replaced { stream, audio, bit_rate, retiming: *retiming })
 }
 
+/// Starts `output` as a pending file (refused on an input's path, renamed into place by the
+/// caller) with the muxer its extension names.
+pub(super) fn open_output(output: &Path) -> Result<(PendingFile, format::context::Output)> {
+    let file = PendingFile::create(output)?;
+    let sink = format::output(&file.path()).map_err(|e| {
+        Error::output(output, format!("no container for this file name ({e}): use .mp4 or .mov"))
+    })?;
+    Ok((file, sink))
+}
+
+/// Adds to `sink` a stream that takes `stream`'s packets as they are, in `stream`'s time base;
+/// returns its index.
+pub(super) fn add_copy_stream(
+    output: &Path,
+    sink: &mut format::context::Output,
+    stream: &format::stream::Stream,
+) -> Result<usize> {
+    let mut copy = sink
+        .add_stream(encoder::find(codec::Id::None))
+        .map_err(|e| Error::output(output, format!("add a stream: {e}")))?;
+    copy.set_parameters(stream.parameters());
+    copy.set_time_base(stream.time_base());
+    // SAFETY: clearing a plain field of the stream's own parameters: the input container's
+    // codec tag may mean nothing in the output's, and 0 lets the muxer choose.
+    unsafe {
+        (*copy.parameters().as_mut_ptr()).codec_tag = 0;
+    }
+    Ok(copy.index())
+}
+
 fn remux(input: &Path, output: &Path, mut track: AudioTrack) -> Result<RemuxSummary> {
     init();
     let mut source = open_input(input)?;
-    let file = PendingFile::create(output)?;
-    let mut sink = format::output(&file.path()).map_err(|e| {
-        Error::output(output, format!("no container for this file name ({e}): use .mp4 or .mov"))
-    })?;
+    let (file, mut sink) = open_output(output)?;
     let fail = |what: &str, e: ff::Error| Error::output(output, format!("{what}: {e}"));
 
     // Per input stream: the output stream, the shift in the input stream's time base, and
@@ -182,16 +209,8 @@ fn remux(input: &Path, output: &Path, mut track: AudioTrack) -> Result<RemuxSumm
                 continue;
             }
         };
-        let mut copy =
-            sink.add_stream(encoder::find(codec::Id::None)).map_err(|e| fail("add a stream", e))?;
-        copy.set_parameters(stream.parameters());
-        copy.set_time_base(time_base);
-        // SAFETY: clearing a plain field of the stream's own parameters: the input container's
-        // codec tag may mean nothing in the output's, and 0 lets the muxer choose.
-        unsafe {
-            (*copy.parameters().as_mut_ptr()).codec_tag = 0;
-        }
-        mapping.push(Some((copy.index(), shift_ticks, time_base)));
+        let copy = add_copy_stream(output, &mut sink, &stream)?;
+        mapping.push(Some((copy, shift_ticks, time_base)));
         summary.streams_copied += 1;
     }
     sink.set_metadata(source.metadata().to_owned());

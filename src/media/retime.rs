@@ -4,7 +4,7 @@
 //!
 //! Pure Rust over in-memory samples; [`super::remux::retime_audio`] decodes and re-encodes.
 
-use std::f64::consts::PI;
+use crate::correlate::sinc;
 use std::sync::OnceLock;
 
 /// Input samples on each side of the point read.
@@ -150,14 +150,6 @@ impl Kernel {
     }
 }
 
-fn sinc(x: f64) -> f64 {
-    if x == 0.0 {
-        1.0
-    } else {
-        (PI * x).sin() / (PI * x)
-    }
-}
-
 /// The modified Bessel function of the first kind, order 0, by its power series.
 fn bessel_i0(x: f64) -> f64 {
     let (mut sum, mut term, mut k) = (1.0, 1.0, 1.0);
@@ -172,6 +164,7 @@ fn bessel_i0(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::f64::consts::PI;
 
     const RATE: u32 = 48_000;
 

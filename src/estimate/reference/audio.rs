@@ -19,7 +19,7 @@
 //! Times here count from each signal's first sample; offsets are `t_ref − t_out` in seconds
 //! (positive when the output plays the reference's content early).
 
-use crate::correlate::{Band, Correlator, CrossSpectrum, Weighting};
+use crate::correlate::{sinc, Band, Correlator, CrossSpectrum, Weighting};
 use crate::estimate::significance::{robust_z, tail_p_value};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -401,14 +401,6 @@ fn decimate(signal: &[f64], factor: usize) -> Cow<'_, [f64]> {
         })
         .collect::<Vec<f64>>()
         .into()
-}
-
-fn sinc(x: f64) -> f64 {
-    if x.abs() < 1e-12 {
-        1.0
-    } else {
-        (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x)
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
