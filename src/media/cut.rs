@@ -113,9 +113,9 @@ pub fn cut_video(
 
     match method {
         CutMethod::Copied => {
-            add_copy_stream(output, &mut sink, &in_stream)?;
+            let copy = add_copy_stream(output, &mut sink, &in_stream)?;
             sink.write_header().map_err(|e| fail("the muxer refused the video", e))?;
-            let out_time_base = sink.stream(0).expect("stream added").time_base();
+            let out_time_base = sink.stream(copy).expect("stream added").time_base();
             seek_before(&mut source, first_pts, index.time_base);
             for (stream, mut packet) in source.packets() {
                 let Some(pts) = packet.pts().filter(|_| stream.index() == index.stream) else {
@@ -132,7 +132,7 @@ pub fn cut_video(
                 packet.set_dts(packet.dts().map(|d| (d - from).max(0)));
                 packet.rescale_ts(index.time_base, out_time_base);
                 packet.set_position(-1);
-                packet.set_stream(0);
+                packet.set_stream(copy);
                 packet
                     .write_interleaved(&mut sink)
                     .map_err(|e| fail("cannot write a packet", e))?;
