@@ -32,6 +32,7 @@ from ._avsync import (
     ProcessingError,
     UsageError,
     __version__,
+    build_profile,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "probe",
     "write_summary",
     "__version__",
+    "build_profile",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]

@@ -215,3 +215,8 @@ def test_summary_of_reports_as_the_cli_writes_it(tmp_path, checked, media):
 def test_reports_are_json_serialisable(checked):
     # A dict made of JSON types only: it goes into Parquet, a queue or a file as it is.
     assert json.loads(json.dumps(checked[40])) == checked[40]
+
+
+def test_build_profile_names_the_build():
+    # benches/ray_scaling.py relies on it to refuse a debug build
+    assert avsync.build_profile in ("debug", "release")
