@@ -241,12 +241,14 @@ pub trait Samples: Sync {
     fn at(&self, i: usize) -> f64;
 }
 
-impl Samples for [f64] {
+/// Slices of `f64`, or of `f32` where a long signal is stored at half the memory (the sums
+/// are still taken in `f64`).
+impl<T: Copy + Into<f64> + Sync> Samples for [T] {
     fn sample_count(&self) -> usize {
         self.len()
     }
     fn at(&self, i: usize) -> f64 {
-        self[i]
+        self[i].into()
     }
 }
 

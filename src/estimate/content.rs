@@ -348,16 +348,21 @@ pub fn estimate(
     }
     let max_lag = (options.search_ms / 1000.0 * audio.rate_hz).round().max(2.0) as usize;
     let audio_signals = audio_signals(audio);
-    let best = candidates
-        .into_iter()
-        .map(|track| {
-            let lip = LipSignals::on_grid(track, &lips.frame_times_s, audio);
-            let whole = whole_clip(&audio_signals, &lip, max_lag);
-            (track, lip, whole)
-        })
-        .max_by(|a, b| a.2.z.total_cmp(&b.2.z))
-        .expect("at least one candidate");
-    let (track, lip, whole) = best;
+    // One candidate's lip signals at a time (they grow with the clip: 16 bytes a 10 ms frame);
+    // the winner's are made again, which is cheap beside its correlations.
+    let mut best: Option<(&LipTrack, WholeClip)> = None;
+    for track in candidates {
+        let whole = whole_clip(
+            &audio_signals,
+            &LipSignals::on_grid(track, &lips.frame_times_s, audio),
+            max_lag,
+        );
+        if best.as_ref().is_none_or(|(_, best)| whole.z.total_cmp(&best.z).is_ge()) {
+            best = Some((track, whole));
+        }
+    }
+    let (track, whole) = best.expect("at least one candidate");
+    let lip = LipSignals::on_grid(track, &lips.frame_times_s, audio);
     let ms_per_lag = 1000.0 / audio.rate_hz;
     // Lag k: audio at t + k matches lips at t, so the audio is k frames late.
     let to_offset_ms = |lag: f64| -lag * ms_per_lag + options.lip_lead_ms;
@@ -384,7 +389,7 @@ pub fn estimate(
             "speech loudness",
             audio.start_s,
             audio.rate_hz,
-            audio_signals[0].iter().map(|&v| v as f32).collect(),
+            audio_signals[0].clone(),
         ),
         reference: Signal::uniform(
             "mouth opening",
@@ -393,7 +398,7 @@ pub fn estimate(
             lip.signals[0]
                 .iter()
                 .zip(&lip.mask)
-                .map(|(&v, &m)| if m > 0.0 { v as f32 } else { f32::NAN })
+                .map(|(&v, &m)| if m > 0.0 { v } else { f32::NAN })
                 .collect(),
         ),
     });
@@ -565,7 +570,7 @@ fn candidate_tracks(lips: &LipSeries) -> Vec<&LipTrack> {
 /// The audio signals correlated: the loudness of the speech band and of three formant bands,
 /// the first formant's frequency and, where phones were recognised, the mouth opening they
 /// imply; preprocessed.
-fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f64>> {
+fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f32>> {
     let ones = vec![1.0; audio.len()];
     let mut signals = vec![
         &audio.speech_db,
@@ -577,20 +582,15 @@ fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f64>> {
     if !audio.phone_opening.is_empty() {
         signals.push(&audio.phone_opening);
     }
-    signals
-        .into_iter()
-        .map(|s| {
-            let values: Vec<f64> = s.iter().map(|&v| f64::from(v)).collect();
-            preprocess(&values, &ones)
-        })
-        .collect()
+    signals.into_iter().map(|s| preprocess(s, &ones)).collect()
 }
 
-/// Lip signals on the audio's feature frames, with the mask of frames that have a face.
+/// Lip signals on the audio's feature frames, with the mask of frames that have a face. Stored
+/// as `f32`, as the features are, so that two hours of them stay small.
 struct LipSignals {
     /// Inner lip gap, outer lip gap and outer lip area, preprocessed.
-    signals: [Vec<f64>; LIP_SIGNALS],
-    mask: Vec<f64>,
+    signals: [Vec<f32>; LIP_SIGNALS],
+    mask: Vec<f32>,
 }
 
 /// How many lip measurements are correlated (see [`lip_values`]).
@@ -599,14 +599,14 @@ const LIP_SIGNALS: usize = 3;
 /// The lip measurements of one sample that are correlated with the speech: each moves with the
 /// mouth's opening in its own way (the inner gap closes fully at a lip closure, the outer gap
 /// and area also follow the jaw and rounding), so together they are less noisy than one.
-fn lip_values(sample: &LipSample) -> [f64; LIP_SIGNALS] {
-    [sample.opening, sample.outer_gap, sample.outer_area].map(f64::from)
+fn lip_values(sample: &LipSample) -> [f32; LIP_SIGNALS] {
+    [sample.opening, sample.outer_gap, sample.outer_area]
 }
 
 impl LipSignals {
     fn on_grid(track: &LipTrack, frame_times_s: &[f64], audio: &AudioFeatures) -> LipSignals {
         let n = audio.len();
-        let mut raw: [Vec<f64>; LIP_SIGNALS] = std::array::from_fn(|_| vec![0.0; n]);
+        let mut raw: [Vec<f32>; LIP_SIGNALS] = std::array::from_fn(|_| vec![0.0; n]);
         let mut mask = vec![0.0; n];
         let mut i = 0;
         for j in 0..n {
@@ -622,7 +622,7 @@ impl LipSignals {
             if t1 - t0 > MAX_FRAME_GAP_S || t1 <= t0 {
                 continue;
             }
-            let w = (t - t0) / (t1 - t0);
+            let w = ((t - t0) / (t1 - t0)) as f32;
             for (signal, (x, y)) in
                 raw.iter_mut().zip(lip_values(&a).into_iter().zip(lip_values(&b)))
             {
@@ -643,7 +643,7 @@ impl LipSignals {
     }
 
     /// The lip signals as [`mean_correlation`] takes them.
-    fn views(&self) -> [&[f64]; LIP_SIGNALS] {
+    fn views(&self) -> [&[f32]; LIP_SIGNALS] {
         self.signals.each_ref().map(Vec::as_slice)
     }
 }
@@ -651,7 +651,7 @@ impl LipSignals {
 /// A signal rolled by `shift` frames (and first reversed): a null track, the lips' rhythm
 /// without its link to the words, read in place rather than copied.
 struct Rolled<'a> {
-    signal: &'a [f64],
+    signal: &'a [f32],
     shift: usize,
     reversed: bool,
 }
@@ -664,35 +664,40 @@ impl Samples for Rolled<'_> {
         let n = self.signal.len();
         // Rolled right by `shift`: element i comes from i - shift (mod n).
         let j = (i + n - self.shift % n) % n;
-        self.signal[if self.reversed { n - 1 - j } else { j }]
+        self.signal[if self.reversed { n - 1 - j } else { j }].into()
     }
 }
 
-/// Masked moving average of `values` over `len` frames (centred); unmasked frames only.
-fn moving_average(values: &[f64], mask: &[f64], len: usize) -> Vec<f64> {
+/// Masked moving average of `values` over `len` frames (centred); unmasked frames only. The
+/// window's sums slide along in `f64`, so no per-frame arrays are made beside the result.
+fn moving_average(values: &[f32], mask: &[f32], len: usize) -> Vec<f32> {
     let n = values.len();
-    let mut sum = vec![0.0; n + 1];
-    let mut weight = vec![0.0; n + 1];
-    for i in 0..n {
-        sum[i + 1] = sum[i] + values[i] * mask[i];
-        weight[i + 1] = weight[i] + mask[i];
-    }
     let half = len / 2;
-    (0..n)
-        .map(|i| {
-            let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
-            let w = weight[hi] - weight[lo];
-            if w > 0.0 {
-                (sum[hi] - sum[lo]) / w
-            } else {
-                0.0
-            }
-        })
-        .collect()
+    let frame = |i: usize| (f64::from(values[i]) * f64::from(mask[i]), f64::from(mask[i]));
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for i in 0..half.min(n) {
+        let (v, m) = frame(i);
+        (sum, weight) = (sum + v, weight + m);
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        // The window is [i - half, i + half], clipped to the signal.
+        if i + half < n {
+            let (v, m) = frame(i + half);
+            (sum, weight) = (sum + v, weight + m);
+        }
+        if i > half {
+            let (v, m) = frame(i - half - 1);
+            (sum, weight) = (sum - v, weight - m);
+        }
+        // The mask is 0 or 1, so the weight counts frames exactly.
+        out.push(if weight > 0.0 { (sum / weight) as f32 } else { 0.0 });
+    }
+    out
 }
 
 /// Smoothed, then high-passed; masked frames are 0.
-fn preprocess(values: &[f64], mask: &[f64]) -> Vec<f64> {
+fn preprocess(values: &[f32], mask: &[f32]) -> Vec<f32> {
     let smooth = moving_average(values, mask, SMOOTH_FRAMES);
     let trend = moving_average(&smooth, mask, DETREND_FRAMES);
     smooth
@@ -707,7 +712,7 @@ fn preprocess(values: &[f64], mask: &[f64]) -> Vec<f64> {
 /// of the same length). Lag `k`: audio at `t + k` against lips at `t`.
 fn mean_correlation<L: Samples + ?Sized>(
     correlator: &mut Correlator,
-    audio: &[&[f64]],
+    audio: &[&[f32]],
     lip: &[&L; LIP_SIGNALS],
     mask: &L,
     max_lag: usize,
@@ -724,7 +729,7 @@ struct Null {
 }
 
 impl Null {
-    fn of(audio: &[&[f64]], lip: &LipSignals, max_lag: usize) -> Null {
+    fn of(audio: &[&[f32]], lip: &LipSignals, max_lag: usize) -> Null {
         let n = lip.mask.len();
         // Rolling a short stretch by less than the search range would keep part of the match.
         let short = n < MIN_ROLL_FRAMES;
@@ -775,8 +780,8 @@ fn finite_argmax(values: &[f64]) -> Option<usize> {
         .max_by(|&a, &b| values[a].total_cmp(&values[b]))
 }
 
-fn whole_clip(audio: &[Vec<f64>], lip: &LipSignals, max_lag: usize) -> WholeClip {
-    let audio: Vec<&[f64]> = audio.iter().map(Vec::as_slice).collect();
+fn whole_clip(audio: &[Vec<f32>], lip: &LipSignals, max_lag: usize) -> WholeClip {
+    let audio: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
     let curve = mean_correlation(&mut Correlator::new(), &audio, &lip.views(), &lip.mask, max_lag);
     let index = finite_argmax(&curve);
     let peak = index.map(|i| {
@@ -813,7 +818,7 @@ struct WindowGrid {
 
 /// Per-window match against chance and, where `prior_lag` is known, lags near it.
 fn windows(
-    audio: &[Vec<f64>],
+    audio: &[Vec<f32>],
     lip: &LipSignals,
     features: &AudioFeatures,
     prior_lag: Option<f64>,
@@ -837,13 +842,14 @@ fn windows(
                 confidence: 0.0,
                 z: None,
             };
-            let face_share = lip.mask[range.clone()].iter().sum::<f64>() / len as f64;
+            let face_share =
+                lip.mask[range.clone()].iter().map(|&m| f64::from(m)).sum::<f64>() / len as f64;
             let speech_s =
                 features.voiced[range.clone()].iter().filter(|&&v| v).count() as f64 / rate;
             if face_share < MIN_WINDOW_FACE_SHARE || speech_s < MIN_WINDOW_SPEECH_S {
                 return window;
             }
-            let audio: Vec<&[f64]> = audio.iter().map(|a| &a[range.clone()]).collect();
+            let audio: Vec<&[f32]> = audio.iter().map(|a| &a[range.clone()]).collect();
             let lip = lip.slice(range);
             let curve = mean_correlation(correlator, &audio, &lip.views(), &lip.mask, max_lag);
             let Some(best) = finite_argmax(&curve) else { return window };
@@ -871,6 +877,26 @@ fn windows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sliding_moving_average_is_the_masked_mean_of_each_window() {
+        // Values and a mask with gaps, including a window with no frame at all.
+        let n = 200;
+        let values: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+        let mask: Vec<f32> =
+            (0..n).map(|i| if (60..90).contains(&i) || i % 7 == 3 { 0.0 } else { 1.0 }).collect();
+        for len in [1, 5, 9, 25] {
+            let averaged = moving_average(&values, &mask, len);
+            let half = len / 2;
+            for (i, &got) in averaged.iter().enumerate() {
+                let window = i.saturating_sub(half)..(i + half + 1).min(n);
+                let weight: f32 = mask[window.clone()].iter().sum();
+                let sum: f32 = window.map(|j| values[j] * mask[j]).sum();
+                let want = if weight > 0.0 { sum / weight } else { 0.0 };
+                assert!((got - want).abs() < 1e-4, "len {len}, frame {i}: {got} against {want}");
+            }
+        }
+    }
 
     #[test]
     fn short_clips_get_short_windows_unless_told_otherwise() {
