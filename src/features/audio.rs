@@ -170,11 +170,13 @@ pub struct AudioFeatureExtractor {
     /// frame 0 is centred on the first sample.
     pending: Vec<f32>,
     timeline: ChunkTimeline,
-    speech_energy: Vec<f64>,
-    formant_energy: Vec<f64>,
-    mid_energy: Vec<f64>,
-    high_energy: Vec<f64>,
-    f1_centroid: Vec<f64>,
+    // Per frame, as the features keep them (dB before flooring, f32): the frames of a long
+    // file are the extractor's only memory that grows, 20 bytes a 10 ms frame.
+    speech_db: Vec<f32>,
+    formant_db: Vec<f32>,
+    mid_db: Vec<f32>,
+    high_db: Vec<f32>,
+    f1_centroid_hz: Vec<f32>,
 }
 
 impl AudioFeatureExtractor {
@@ -206,11 +208,11 @@ impl AudioFeatureExtractor {
             bin_hz: rate / n as f64,
             pending: vec![0.0; frame_len / 2],
             timeline: ChunkTimeline::new(sample_rate),
-            speech_energy: Vec::new(),
-            formant_energy: Vec::new(),
-            mid_energy: Vec::new(),
-            high_energy: Vec::new(),
-            f1_centroid: Vec::new(),
+            speech_db: Vec::new(),
+            formant_db: Vec::new(),
+            mid_db: Vec::new(),
+            high_db: Vec::new(),
+            f1_centroid_hz: Vec::new(),
         }
     }
 
@@ -247,16 +249,20 @@ impl AudioFeatureExtractor {
             spectrum[lo..hi].iter().map(|c| c.norm_sqr()).sum()
         };
         let scale = 1.0 / (self.frame_len as f64 * self.frame_len as f64);
-        self.speech_energy.push(energy(self.speech_bins, &self.spectrum) * scale);
-        self.formant_energy.push(energy(self.formant_bins, &self.spectrum) * scale);
-        self.mid_energy.push(energy(self.mid_bins, &self.spectrum) * scale);
-        self.high_energy.push(energy(self.high_bins, &self.spectrum) * scale);
+        self.speech_db.push(to_db(energy(self.speech_bins, &self.spectrum) * scale));
+        self.formant_db.push(to_db(energy(self.formant_bins, &self.spectrum) * scale));
+        self.mid_db.push(to_db(energy(self.mid_bins, &self.spectrum) * scale));
+        self.high_db.push(to_db(energy(self.high_bins, &self.spectrum) * scale));
         let (lo, hi) = self.f1_bins;
         let (weighted, total) =
             self.spectrum[lo..hi].iter().enumerate().fold((0.0, 0.0), |(w, t), (k, c)| {
                 (w + (lo + k) as f64 * c.norm_sqr(), t + c.norm_sqr())
             });
-        self.f1_centroid.push(if total > 0.0 { weighted / total * self.bin_hz } else { 0.0 });
+        self.f1_centroid_hz.push(if total > 0.0 {
+            (weighted / total * self.bin_hz) as f32
+        } else {
+            0.0
+        });
     }
 
     /// The features of everything pushed (empty when nothing was).
@@ -267,34 +273,29 @@ impl AudioFeatureExtractor {
         let frames_wanted = (self.timeline.samples_placed as usize).div_ceil(self.hop);
         self.pending.extend(std::iter::repeat_n(0.0, half + self.hop));
         let mut offset = 0;
-        while self.speech_energy.len() < frames_wanted
-            && self.pending.len() - offset >= self.frame_len
+        while self.speech_db.len() < frames_wanted && self.pending.len() - offset >= self.frame_len
         {
             self.analyse_frame(offset);
             offset += self.hop;
         }
-        let speech_db = floored_db(&self.speech_energy);
-        let formant_db = floored_db(&self.formant_energy);
-        let mid_db = floored_db(&self.mid_energy);
-        let high_db = floored_db(&self.high_energy);
+        // Voice activity reads the loudness before it is floored.
+        let voiced = voice_activity(&self.speech_db);
+        let speech_db = floored_db(self.speech_db);
+        let formant_db = floored_db(self.formant_db);
+        let mid_db = floored_db(self.mid_db);
+        let high_db = floored_db(self.high_db);
         let onset = std::iter::once(0.0)
             .chain(speech_db.windows(2).map(|w| (w[1] - w[0]).max(0.0)))
             .collect();
-        let voiced = voice_activity(&self.speech_energy);
-        let voiced_f1: Vec<f32> = self
-            .f1_centroid
-            .iter()
-            .zip(&voiced)
-            .filter(|(_, &v)| v)
-            .map(|(&c, _)| c as f32)
-            .collect();
+        let voiced_f1: Vec<f32> =
+            self.f1_centroid_hz.iter().zip(&voiced).filter(|(_, &v)| v).map(|(&c, _)| c).collect();
         let quiet_f1 = quantile(&voiced_f1, 0.5);
-        let f1_centroid_hz = self
-            .f1_centroid
-            .iter()
-            .zip(&voiced)
-            .map(|(&c, &v)| if v { c as f32 } else { quiet_f1 })
-            .collect();
+        let mut f1_centroid_hz = self.f1_centroid_hz;
+        for (c, &v) in f1_centroid_hz.iter_mut().zip(&voiced) {
+            if !v {
+                *c = quiet_f1;
+            }
+        }
         AudioFeatures {
             start_s,
             rate_hz: f64::from(self.sample_rate) / self.hop as f64,
@@ -324,16 +325,17 @@ fn quantile(values: &[f32], q: f64) -> f32 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-fn floored_db(energy: &[f64]) -> Vec<f32> {
-    let db: Vec<f32> = energy.iter().map(|&e| to_db(e)).collect();
+/// Loudness with everything more than [`DYNAMIC_RANGE_DB`] below the loud frames raised to that
+/// floor, so that the noise between words adds no movement of its own.
+fn floored_db(mut db: Vec<f32>) -> Vec<f32> {
     let floor = quantile(&db, 0.99) - DYNAMIC_RANGE_DB;
-    db.into_iter().map(|v| v.max(floor)).collect()
+    db.iter_mut().for_each(|v| *v = v.max(floor));
+    db
 }
 
-fn voice_activity(speech_energy: &[f64]) -> Vec<bool> {
-    let db: Vec<f32> = speech_energy.iter().map(|&e| to_db(e)).collect();
-    let threshold = (quantile(&db, NOISE_FLOOR_QUANTILE) + VOICE_ABOVE_FLOOR_DB)
-        .max(quantile(&db, 0.99) - VOICE_BELOW_PEAK_DB);
+fn voice_activity(db: &[f32]) -> Vec<bool> {
+    let threshold = (quantile(db, NOISE_FLOOR_QUANTILE) + VOICE_ABOVE_FLOOR_DB)
+        .max(quantile(db, 0.99) - VOICE_BELOW_PEAK_DB);
     db.iter().map(|&v| v > threshold).collect()
 }
 
