@@ -571,7 +571,6 @@ fn candidate_tracks(lips: &LipSeries) -> Vec<&LipTrack> {
 /// the first formant's frequency and, where phones were recognised, the mouth opening they
 /// imply; preprocessed.
 fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f32>> {
-    let ones = vec![1.0; audio.len()];
     let mut signals = vec![
         &audio.speech_db,
         &audio.formant_db,
@@ -582,7 +581,7 @@ fn audio_signals(audio: &AudioFeatures) -> Vec<Vec<f32>> {
     if !audio.phone_opening.is_empty() {
         signals.push(&audio.phone_opening);
     }
-    signals.into_iter().map(|s| preprocess(s, &ones)).collect()
+    signals.into_iter().map(|s| preprocess(s, None)).collect()
 }
 
 /// Lip signals on the audio's feature frames, with the mask of frames that have a face. Stored
@@ -630,7 +629,7 @@ impl LipSignals {
             }
             mask[j] = 1.0;
         }
-        let signals = raw.map(|s| preprocess(&s, &mask));
+        let signals = raw.map(|s| preprocess(&s, Some(&mask)));
         LipSignals { signals, mask }
     }
 
@@ -668,12 +667,16 @@ impl Samples for Rolled<'_> {
     }
 }
 
-/// Masked moving average of `values` over `len` frames (centred); unmasked frames only. The
-/// window's sums slide along in `f64`, so no per-frame arrays are made beside the result.
-fn moving_average(values: &[f32], mask: &[f32], len: usize) -> Vec<f32> {
+/// Masked moving average of `values` over `len` frames (centred); unmasked frames only (no
+/// mask: every frame). The window's sums slide along in `f64`, so no per-frame arrays are made
+/// beside the result.
+fn moving_average(values: &[f32], mask: Option<&[f32]>, len: usize) -> Vec<f32> {
     let n = values.len();
     let half = len / 2;
-    let frame = |i: usize| (f64::from(values[i]) * f64::from(mask[i]), f64::from(mask[i]));
+    let frame = |i: usize| {
+        let m = mask.map_or(1.0, |mask| f64::from(mask[i]));
+        (f64::from(values[i]) * m, m)
+    };
     let (mut sum, mut weight) = (0.0, 0.0);
     for i in 0..half.min(n) {
         let (v, m) = frame(i);
@@ -696,16 +699,14 @@ fn moving_average(values: &[f32], mask: &[f32], len: usize) -> Vec<f32> {
     out
 }
 
-/// Smoothed, then high-passed; masked frames are 0.
-fn preprocess(values: &[f32], mask: &[f32]) -> Vec<f32> {
-    let smooth = moving_average(values, mask, SMOOTH_FRAMES);
+/// Smoothed, then high-passed; masked frames are 0 (no mask: every frame counts).
+fn preprocess(values: &[f32], mask: Option<&[f32]>) -> Vec<f32> {
+    let mut smooth = moving_average(values, mask, SMOOTH_FRAMES);
     let trend = moving_average(&smooth, mask, DETREND_FRAMES);
+    for (i, (s, t)) in smooth.iter_mut().zip(trend).enumerate() {
+        *s = if mask.is_none_or(|mask| mask[i] > 0.0) { *s - t } else { 0.0 };
+    }
     smooth
-        .iter()
-        .zip(&trend)
-        .zip(mask)
-        .map(|((s, t), &m)| if m > 0.0 { s - t } else { 0.0 })
-        .collect()
 }
 
 /// Mean masked normalised cross-correlation of every audio signal with every lip signal (all
@@ -886,7 +887,7 @@ mod tests {
         let mask: Vec<f32> =
             (0..n).map(|i| if (60..90).contains(&i) || i % 7 == 3 { 0.0 } else { 1.0 }).collect();
         for len in [1, 5, 9, 25] {
-            let averaged = moving_average(&values, &mask, len);
+            let averaged = moving_average(&values, Some(&mask), len);
             let half = len / 2;
             for (i, &got) in averaged.iter().enumerate() {
                 let window = i.saturating_sub(half)..(i + half + 1).min(n);
@@ -895,6 +896,11 @@ mod tests {
                 let want = if weight > 0.0 { sum / weight } else { 0.0 };
                 assert!((got - want).abs() < 1e-4, "len {len}, frame {i}: {got} against {want}");
             }
+            let ones = vec![1.0; n];
+            assert_eq!(
+                moving_average(&values, None, len),
+                moving_average(&values, Some(&ones), len)
+            );
         }
     }
 

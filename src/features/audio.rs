@@ -7,7 +7,6 @@
 //!   as the mouth opens and spreads, and falls at lip closures more sharply than the whole band;
 //! - `mid_db` and `high_db`: log energy of 0.7–1.9 kHz (the first two formants as the jaw
 //!   opens) and of 1.9–4 kHz (upper formants and frication, cut off by a lip closure);
-//! - `onset`: the rise of `speech_db` from the previous frame (0 when falling);
 //! - `voiced`: voice activity, energy well above the clip's own noise floor.
 //!
 //! Both log energies are floored [`DYNAMIC_RANGE_DB`] below their loud end, so that digital
@@ -60,7 +59,6 @@ pub struct AudioFeatures {
     pub formant_db: Vec<f32>,
     pub mid_db: Vec<f32>,
     pub high_db: Vec<f32>,
-    pub onset: Vec<f32>,
     /// Spectral centroid of [`F1_BAND_HZ`] in Hz: the first formant rises as the mouth opens.
     /// Unvoiced frames take the clip's median, so that silence adds nothing.
     pub f1_centroid_hz: Vec<f32>,
@@ -284,9 +282,6 @@ impl AudioFeatureExtractor {
         let formant_db = floored_db(self.formant_db);
         let mid_db = floored_db(self.mid_db);
         let high_db = floored_db(self.high_db);
-        let onset = std::iter::once(0.0)
-            .chain(speech_db.windows(2).map(|w| (w[1] - w[0]).max(0.0)))
-            .collect();
         let voiced_f1: Vec<f32> =
             self.f1_centroid_hz.iter().zip(&voiced).filter(|(_, &v)| v).map(|(&c, _)| c).collect();
         let quiet_f1 = quantile(&voiced_f1, 0.5);
@@ -303,7 +298,6 @@ impl AudioFeatureExtractor {
             formant_db,
             mid_db,
             high_db,
-            onset,
             f1_centroid_hz,
             voiced,
             phone_opening: Vec::new(),
@@ -326,7 +320,7 @@ fn quantile(values: &[f32], q: f64) -> f32 {
 }
 
 /// Loudness with everything more than [`DYNAMIC_RANGE_DB`] below the loud frames raised to that
-/// floor, so that the noise between words adds no movement of its own.
+/// floor, so that digital silence does not weigh more than quiet speech.
 fn floored_db(mut db: Vec<f32>) -> Vec<f32> {
     let floor = quantile(&db, 0.99) - DYNAMIC_RANGE_DB;
     db.iter_mut().for_each(|v| *v = v.max(floor));
@@ -365,8 +359,10 @@ mod tests {
         // The burst is presented from 3.0 s to 3.5 s; a 25 ms frame sees it 12.5 ms early/late.
         assert!((voiced[0] - 2.99).abs() < 0.011, "{}", voiced[0]);
         assert!((voiced.last().unwrap() - 3.51).abs() < 0.011, "{}", voiced.last().unwrap());
-        let onset_peak = (0..f.len()).max_by(|&a, &b| f.onset[a].total_cmp(&f.onset[b])).unwrap();
-        assert!((f.time_of(onset_peak) - 3.0).abs() < 0.015);
+        // The loudness rises most where the burst starts.
+        let rise = |j: usize| f.speech_db[j + 1] - f.speech_db[j];
+        let onset = (0..f.len() - 1).max_by(|&a, &b| rise(a).total_cmp(&rise(b))).unwrap() + 1;
+        assert!((f.time_of(onset) - 3.0).abs() < 0.015, "{}", f.time_of(onset));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Features: what the analysis measures in each stream.
 //!
-//! [`audio`]: speech-band energy, formant energy, onsets and voice activity at 100 Hz.
+//! [`audio`]: speech-band and formant-band energies, the first formant and voice activity at
+//! 100 Hz.
 //! [`face`]: faces and lip geometry per video frame (MediaPipe models run by tract).
 //! [`phones`]: phones recognised in the speech and the mouth opening each implies.
 //! [`speech`]: the audio features and phones together, streamed from decoded audio.
