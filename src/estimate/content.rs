@@ -348,21 +348,17 @@ pub fn estimate(
     }
     let max_lag = (options.search_ms / 1000.0 * audio.rate_hz).round().max(2.0) as usize;
     let audio_signals = audio_signals(audio);
-    // One candidate's lip signals at a time (they grow with the clip: 16 bytes a 10 ms frame);
-    // the winner's are made again, which is cheap beside its correlations.
-    let mut best: Option<(&LipTrack, WholeClip)> = None;
+    // Only the best candidate so far keeps its lip signals (they grow with the clip: 16 bytes
+    // a 10 ms frame), so at most two sets are alive, not one a face.
+    let mut best: Option<(&LipTrack, LipSignals, WholeClip)> = None;
     for track in candidates {
-        let whole = whole_clip(
-            &audio_signals,
-            &LipSignals::on_grid(track, &lips.frame_times_s, audio),
-            max_lag,
-        );
-        if best.as_ref().is_none_or(|(_, best)| whole.z.total_cmp(&best.z).is_ge()) {
-            best = Some((track, whole));
+        let lip = LipSignals::on_grid(track, &lips.frame_times_s, audio);
+        let whole = whole_clip(&audio_signals, &lip, max_lag);
+        if best.as_ref().is_none_or(|(_, _, best)| whole.z.total_cmp(&best.z).is_ge()) {
+            best = Some((track, lip, whole));
         }
     }
-    let (track, whole) = best.expect("at least one candidate");
-    let lip = LipSignals::on_grid(track, &lips.frame_times_s, audio);
+    let (track, lip, whole) = best.expect("at least one candidate");
     let ms_per_lag = 1000.0 / audio.rate_hz;
     // Lag k: audio at t + k matches lips at t, so the audio is k frames late.
     let to_offset_ms = |lag: f64| -lag * ms_per_lag + options.lip_lead_ms;
