@@ -6,7 +6,7 @@
 use avsync::correlate::Correlator;
 use avsync::estimate::content::{estimate, ContentOptions};
 use avsync::features::audio::AudioFeatures;
-use avsync::features::face::{LipSample, LipSeries, LipTrack};
+use avsync::features::face::{LipSample, LipSeries};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
@@ -64,13 +64,7 @@ fn bench(c: &mut Criterion) {
             Some(mouth(env[i]))
         })
         .collect();
-    let track = LipTrack::from_frames(Some(0), openings);
-    let lips = LipSeries {
-        frame_times_s: times,
-        largest: track.clone(),
-        tracks: vec![track],
-        ..LipSeries::default()
-    };
+    let lips = LipSeries::single_face(times, openings);
     let options = ContentOptions::default();
     c.bench_function("speech features of 60 s at 16 kHz", |bench| {
         bench.iter(|| AudioFeatures::of_samples(sample_rate, 0.0, black_box(&samples)))
@@ -94,6 +88,5 @@ fn mouth(opening: f64) -> LipSample {
         opening: opening as f32,
         outer_gap: outer as f32,
         outer_area: (std::f64::consts::FRAC_PI_4 * 0.6 * outer) as f32,
-        eye_distance_px: 100.0,
     }
 }

@@ -4,7 +4,7 @@
 
 use avsync::estimate::content::{estimate, ContentOptions};
 use avsync::features::audio::AudioFeatures;
-use avsync::features::face::{LipSample, LipSeries, LipTrack};
+use avsync::features::face::{LipSample, LipSeries};
 use avsync::media::{decode_audio_with, AudioBackend, AudioOptions, SampleRate};
 use std::path::Path;
 use std::process::Command;
@@ -77,17 +77,7 @@ fn lips_following(samples: &[f32], fps: f64, offset_ms: f64, drift_ppm: f64) -> 
             Some(mouth(opening))
         })
         .collect();
-    series(times, track)
-}
-
-fn series(times: Vec<f64>, samples: Vec<Option<LipSample>>) -> LipSeries {
-    let track = LipTrack::from_frames(Some(0), samples);
-    LipSeries {
-        frame_times_s: times,
-        largest: track.clone(),
-        tracks: vec![track],
-        ..LipSeries::default()
-    }
+    LipSeries::single_face(times, track)
 }
 
 fn options() -> ContentOptions {
@@ -201,14 +191,16 @@ fn silence_a_still_mouth_and_no_face_say_why() {
 
     let still: Vec<Option<LipSample>> =
         lips.frame_times_s.iter().map(|_| Some(mouth(0.1))).collect();
-    let found = estimate(&audio, &series(lips.frame_times_s.clone(), still), &options());
+    let found =
+        estimate(&audio, &LipSeries::single_face(lips.frame_times_s.clone(), still), &options());
     assert!(
         found.offset_ms.is_none() && found.reason.contains("does not move"),
         "{}",
         found.reason
     );
 
-    let empty = LipSeries { frame_times_s: lips.frame_times_s.clone(), ..LipSeries::default() };
+    let unseen = vec![None; lips.frame_times_s.len()];
+    let empty = LipSeries::single_face(lips.frame_times_s.clone(), unseen);
     let found = estimate(&audio, &empty, &options());
     assert!(found.offset_ms.is_none() && found.reason.starts_with("no face"), "{}", found.reason);
 }
@@ -220,6 +212,5 @@ fn mouth(opening: f64) -> LipSample {
         opening: opening as f32,
         outer_gap: outer as f32,
         outer_area: (std::f64::consts::FRAC_PI_4 * 0.6 * outer) as f32,
-        eye_distance_px: 100.0,
     }
 }

@@ -37,6 +37,7 @@ use crate::report::{
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// How far lips move ahead of the sound in natural speech, measured on the in-sync corpus talk
 /// clips (median of the raw estimates; see the README's content-mode section for the spread).
@@ -350,23 +351,23 @@ pub fn estimate(
     let audio_signals = audio_signals(audio);
     // Only the best candidate so far keeps its lip signals (they grow with the clip: 16 bytes
     // a 10 ms frame), so at most two sets are alive, not one a face.
-    let mut best: Option<(&LipTrack, LipSignals, WholeClip)> = None;
+    let mut best: Option<(Option<TrackId>, LipSignals, WholeClip)> = None;
     for track in candidates {
-        let lip = LipSignals::on_grid(track, &lips.frame_times_s, audio);
+        let lip = LipSignals::on_grid(&track, &lips.frame_times_s, audio);
         let whole = whole_clip(&audio_signals, &lip, max_lag);
         if best.as_ref().is_none_or(|(_, _, best)| whole.z.total_cmp(&best.z).is_ge()) {
-            best = Some((track, lip, whole));
+            best = Some((track.id, lip, whole));
         }
     }
-    let (track, lip, whole) = best.expect("at least one candidate");
+    let (track_id, lip, whole) = best.expect("at least one candidate");
     let ms_per_lag = 1000.0 / audio.rate_hz;
     // Lag k: audio at t + k matches lips at t, so the audio is k frames late.
     let to_offset_ms = |lag: f64| -lag * ms_per_lag + options.lip_lead_ms;
-    out.details.face = Some(match track.id {
+    out.details.face = Some(match track_id {
         Some(id) => format!("face {id}"),
         None => "largest face".to_string(),
     });
-    out.face_track = Some(track.id);
+    out.face_track = Some(track_id);
     out.details.z = Some(whole.z);
     out.details.null_mean = Some(whole.null.mean);
     out.details.null_sd = Some(whole.null.sd);
@@ -553,12 +554,16 @@ fn logistic(x: f64) -> f64 {
 
 /// Tracks worth trying as the speaker: seen often enough, with a moving mouth. The largest
 /// face per frame is added when there are several tracks (a speaker split by cuts).
-fn candidate_tracks(lips: &LipSeries) -> Vec<&LipTrack> {
+fn candidate_tracks(lips: &LipSeries) -> Vec<Cow<'_, LipTrack>> {
     let moving =
-        |t: &&LipTrack| t.presence() >= MIN_TRACK_PRESENCE && t.opening_std() >= MIN_MOUTH_MOVEMENT;
-    let mut candidates: Vec<&LipTrack> = lips.tracks.iter().filter(moving).collect();
-    if lips.tracks.len() > 1 && moving(&&lips.largest) {
-        candidates.push(&lips.largest);
+        |t: &LipTrack| t.presence() >= MIN_TRACK_PRESENCE && t.opening_std() >= MIN_MOUTH_MOVEMENT;
+    let mut candidates: Vec<Cow<LipTrack>> =
+        lips.tracks.iter().filter(|t| moving(t)).map(Cow::Borrowed).collect();
+    if lips.tracks.len() > 1 {
+        let largest = lips.largest_face();
+        if moving(&largest) {
+            candidates.push(Cow::Owned(largest));
+        }
     }
     candidates
 }

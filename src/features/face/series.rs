@@ -11,8 +11,6 @@ pub struct LipSample {
     pub outer_gap: f32,
     /// Area inside the outer lip contour in squared eye distances: opening and rounding.
     pub outer_area: f32,
-    /// Face size: eye distance in frame pixels.
-    pub eye_distance_px: f32,
 }
 
 impl LipSample {
@@ -21,7 +19,6 @@ impl LipSample {
             opening: lips.inner_gap,
             outer_gap: lips.outer_gap,
             outer_area: lips.outer_area,
-            eye_distance_px: lips.eye_distance_px,
         }
     }
 }
@@ -81,19 +78,22 @@ impl LipTrack {
 }
 
 /// Frame times and lip tracks of a clip, built frame by frame from the tracker's output. Holds
-/// a few numbers per frame and face, never pictures.
+/// a few numbers per frame and face, never pictures: 28 bytes a frame for a clip with one face.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LipSeries {
     /// Presentation time of each frame.
     pub frame_times_s: Vec<f64>,
     /// One track per face id seen, in order of first appearance.
     pub tracks: Vec<LipTrack>,
-    /// The largest face of each frame, whatever its id: follows one speaker across cuts,
-    /// where the tracker starts new ids.
-    pub largest: LipTrack,
+    /// For each frame, the position in `tracks` of its largest face ([`NO_FACE`] where there
+    /// is none): an index, not a copy of the samples, which [`LipSeries::largest_face`] reads.
+    largest: Vec<u32>,
     /// The largest face's mouth where it was widest open: the report's thumbnail marks it.
     pub widest_mouth: Option<MouthView>,
 }
+
+/// A frame without a face in [`LipSeries::largest`].
+const NO_FACE: u32 = u32::MAX;
 
 /// Where and when a mouth was seen.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -106,28 +106,40 @@ pub struct MouthView {
 }
 
 impl LipSeries {
+    /// A clip with one face (the tracker's id 0), seen in the frames whose sample is `Some`.
+    pub fn single_face(frame_times_s: Vec<f64>, samples: Vec<Option<LipSample>>) -> LipSeries {
+        let largest = samples.iter().map(|s| if s.is_some() { 0 } else { NO_FACE }).collect();
+        LipSeries {
+            frame_times_s,
+            tracks: vec![LipTrack::from_frames(Some(0), samples)],
+            largest,
+            widest_mouth: None,
+        }
+    }
+
     /// Adds the next frame (frames must come in presentation order).
     pub fn push(&mut self, frame: &FrameFaces) {
         let index = self.frame_times_s.len();
         self.frame_times_s.push(frame.time_s);
-        let sample = |face: &super::FaceObservation| LipSample::from_features(&face.lips);
+        let mut largest: Option<(u32, &super::FaceObservation)> = None;
         for face in &frame.faces {
-            let track = match self.tracks.iter().position(|t| t.id == Some(face.track)) {
-                Some(i) => &mut self.tracks[i],
+            let position = match self.tracks.iter().position(|t| t.id == Some(face.track)) {
+                Some(i) => i,
                 None => {
-                    let track = LipTrack { id: Some(face.track), ..LipTrack::default() };
-                    self.tracks.push(track);
-                    self.tracks.last_mut().expect("just pushed")
+                    self.tracks.push(LipTrack { id: Some(face.track), ..LipTrack::default() });
+                    self.tracks.len() - 1
                 }
             };
-            track.push(index, Some(sample(face)));
+            self.tracks[position].push(index, Some(LipSample::from_features(&face.lips)));
+            let position = u32::try_from(position).expect("fewer than 2^32 faces in a clip");
+            // As `max_by`: the last of equally large faces.
+            let size = face.lips.eye_distance_px;
+            if largest.is_none_or(|(_, l)| size.total_cmp(&l.lips.eye_distance_px).is_ge()) {
+                largest = Some((position, face));
+            }
         }
-        let largest = frame
-            .faces
-            .iter()
-            .max_by(|a, b| a.lips.eye_distance_px.total_cmp(&b.lips.eye_distance_px));
-        self.largest.push(index, largest.map(sample));
-        if let Some(face) = largest {
+        self.largest.push(largest.map_or(NO_FACE, |(position, _)| position));
+        if let Some((_, face)) = largest {
             if self.widest_mouth.is_none_or(|m| face.lips.inner_gap > m.opening) {
                 self.widest_mouth = Some(MouthView {
                     time_s: frame.time_s,
@@ -141,12 +153,28 @@ impl LipSeries {
     /// Tells every track the clip's length; call once all frames are in.
     pub fn finish(mut self) -> LipSeries {
         let n = self.frame_times_s.len();
-        for track in self.tracks.iter_mut().chain(std::iter::once(&mut self.largest)) {
+        for track in &mut self.tracks {
             track.frames = n;
             track.samples.shrink_to_fit();
         }
         self.frame_times_s.shrink_to_fit();
+        self.largest.shrink_to_fit();
         self
+    }
+
+    /// The largest face of each frame, whatever its id, as one track (id `None`): follows one
+    /// speaker across cuts, where the tracker starts new ids. Built on demand from the index.
+    pub fn largest_face(&self) -> LipTrack {
+        let samples = self
+            .largest
+            .iter()
+            .enumerate()
+            .map(|(frame, &position)| match position {
+                NO_FACE => None,
+                position => self.tracks[position as usize].sample(frame),
+            })
+            .collect();
+        LipTrack::from_frames(None, samples)
     }
 
     pub fn len(&self) -> usize {
@@ -159,7 +187,8 @@ impl LipSeries {
 
     /// Share of frames with at least one face.
     pub fn face_presence(&self) -> f64 {
-        self.largest.presence()
+        let seen = self.largest.iter().filter(|&&position| position != NO_FACE).count();
+        seen as f64 / self.largest.len().max(1) as f64
     }
 }
 
@@ -212,7 +241,7 @@ mod tests {
         assert_eq!(series.tracks[1].presence(), 0.5);
         // the largest face: track 0, none, then track 1 twice
         let largest: Vec<Option<f32>> =
-            (0..4).map(|i| series.largest.sample(i).map(|s| s.opening)).collect();
+            (0..4).map(|i| series.largest_face().sample(i).map(|s| s.opening)).collect();
         assert_eq!(largest, vec![Some(0.1), None, Some(0.3), Some(0.4)]);
         assert_eq!(series.face_presence(), 0.75);
         assert_eq!(series.widest_mouth.unwrap().time_s, 0.12);
