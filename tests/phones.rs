@@ -28,7 +28,7 @@ fn speech_decodes_to_phones_on_its_timeline() {
         recognizer.push(start_s, chunk).unwrap();
     }
     let segments = recognizer.finish().unwrap();
-    let speech: Vec<_> = segments.iter().filter(|s| is_speech(&s.phone)).collect();
+    let speech: Vec<_> = segments.iter().filter(|s| is_speech(s.phone)).collect();
     assert!(speech.len() > 100, "{} phones in 25 s of speech", speech.len());
     let first_s = speech[0].start_s - offset_s;
     assert!(
@@ -38,7 +38,7 @@ fn speech_decodes_to_phones_on_its_timeline() {
     );
     let late = speech.iter().filter(|s| s.start_s - offset_s > 20.5).count();
     assert!(late > 5, "the second utterance decoded ({late} phones after 20.5 s)");
-    assert!(speech.iter().any(|s| mouth_opening(&s.phone) == 0.0), "a lip closure (P, B, M)");
+    assert!(speech.iter().any(|s| mouth_opening(s.phone) == 0.0), "a lip closure (P, B, M)");
     let last = segments.last().unwrap();
     assert!(last.end_s <= offset_s + duration_s + 0.02, "ends at {:.3} s", last.end_s);
 

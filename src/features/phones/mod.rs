@@ -13,10 +13,29 @@ pub mod recognizer;
 /// One recognised phone and when it was spoken (presentation times).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PhoneSegment {
-    /// ARPAbet symbol as the model names it (`AA`, `M`, `SIL`, `+NSN+`...).
-    pub phone: String,
+    /// ARPAbet symbol as the model names it (`AA`, `M`, `SIL`, `+NSN+`...): one of [`PHONES`]
+    /// or [`UNKNOWN_PHONE`], shared rather than a string each (a phone every 0.1 s or so adds
+    /// up over hours).
+    pub phone: &'static str,
     pub start_s: f64,
     pub end_s: f64,
+}
+
+/// The phones of PocketSphinx's US-English model: ARPAbet without stress, silence, and the
+/// fillers for noise and for speech it cannot place.
+pub const PHONES: [&str; 42] = [
+    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
+    "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "SIL", "T", "TH",
+    "UH", "UW", "V", "W", "Y", "Z", "ZH", "+NSN+", "+SPN+",
+];
+
+/// What a symbol outside [`PHONES`] (another model's) is kept as: a filler, neither speech nor
+/// silence.
+pub const UNKNOWN_PHONE: &str = "+UNK+";
+
+/// `name` as one of [`PHONES`], or [`UNKNOWN_PHONE`].
+pub fn phone_symbol(name: &str) -> &'static str {
+    PHONES.iter().find(|&&phone| phone == name).copied().unwrap_or(UNKNOWN_PHONE)
 }
 
 /// Mouth opening a phone implies, 0 (lips closed) to 1 (jaw wide open), at the phone's
@@ -65,7 +84,7 @@ pub fn opening_on_grid(
     for segment in segments {
         let first = frame_from(segment.start_s);
         let end = frame_from(segment.end_s).min(len);
-        let value = mouth_opening(&segment.phone);
+        let value = mouth_opening(segment.phone);
         for v in out.iter_mut().take(end).skip(first) {
             *v = value;
         }
@@ -78,7 +97,7 @@ mod tests {
     use super::*;
 
     fn seg(phone: &str, start_s: f64, end_s: f64) -> PhoneSegment {
-        PhoneSegment { phone: phone.into(), start_s, end_s }
+        PhoneSegment { phone: phone_symbol(phone), start_s, end_s }
     }
 
     #[test]
@@ -91,6 +110,13 @@ mod tests {
         assert_eq!(grid[15], 0.9); // 1.10 s: AA
         assert_eq!(grid[34], 0.9); // 1.29 s
         assert_eq!(grid[35], mouth_opening("SIL")); // 1.30 s: after
+    }
+
+    #[test]
+    fn symbols_are_the_models_own_and_others_unknown() {
+        assert!(PHONES.iter().all(|&phone| phone_symbol(phone) == phone));
+        assert_eq!(phone_symbol("+BREATH+"), UNKNOWN_PHONE);
+        assert_eq!(mouth_opening(UNKNOWN_PHONE), mouth_opening("+NSN+"));
     }
 
     #[test]

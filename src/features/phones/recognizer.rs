@@ -235,7 +235,7 @@ impl PhoneRecognizer {
                 let word = ps_seg_word(seg);
                 if !word.is_null() {
                     self.segments.push(PhoneSegment {
-                        phone: CStr::from_ptr(word).to_string_lossy().into_owned(),
+                        phone: super::phone_symbol(&CStr::from_ptr(word).to_string_lossy()),
                         start_s: centre(first) - FRAME_STEP_S / 2.0,
                         end_s: centre(last) + FRAME_STEP_S / 2.0,
                     });
