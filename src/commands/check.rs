@@ -39,10 +39,11 @@ use std::time::Instant;
 
 /// Longest side of the report's thumbnail (the frame with the mouth widest open).
 pub const THUMBNAIL_SIDE_PX: u32 = 640;
-/// Decoded frames queued ahead of the tracker: enough to ride out a detector pass, few enough
-/// that full-resolution frames (2 MB each at 1080p, 8 MB at 4K) do not add up. Measured on 60 s
-/// of 1080p30 (2 cores): 4 frames cost 5 MB more than 2 and were no faster.
-const QUEUE_FRAMES: usize = 2;
+/// Decoded frames queued ahead of the tracker. The tracker is the slower stage, so the decoder
+/// waits on a full queue whatever its length, and each queued frame is a full-resolution luma
+/// plane (2 MB at 1080p, 8 MB at 4K). Measured on 60 s of 1080p30 (2 cores): 4 frames cost
+/// 5 MB more than 2 and were no faster; 1 saves 2 MB more, at the same speed.
+const QUEUE_FRAMES: usize = 1;
 /// Cores the face tracker keeps busy while the decoder runs on its own thread.
 const TRACKER_CORES: usize = 1;
 /// A face in less than this share of the frames is worth a warning.
