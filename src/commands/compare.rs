@@ -206,10 +206,12 @@ pub fn run_all(
 pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     let started = Instant::now();
     // Every input is read before any is decoded, so that an error names the right file at once.
-    let info = media::probe(&options.output)?;
+    // Both stay open for their decode.
+    let output = media::open(&options.output)?;
     // The reference is probed too: its truncation and stream errors are found as the output's
     // are (decoding alone does not see a WAV cut short).
-    let reference_info = media::probe(&options.audio_ref)?;
+    let reference = media::open(&options.audio_ref)?;
+    let (info, reference_info) = (output.info.clone(), reference.info.clone());
     if let Some(video_ref) = &options.video_ref {
         media::probe(video_ref)?;
     }
@@ -248,7 +250,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
             },
         }),
     };
-    let health = media::decode(&options.output, &decode, &mut sink)?;
+    let health = output.decode(&decode, &mut sink)?;
     let output_frames = std::mem::take(&mut sink.frames);
     let mut output_audio = sink
         .audio
@@ -263,7 +265,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     // The reference's timeline starts at its file's start, as when FFmpeg muxes it beside a
     // picture (an MP3's first sample is not dated at its trimmed encoder delay).
     let mut reference_audio =
-        media::decode_external_audio(&options.audio_ref, &audio_options(SampleRate::Hz(rate)))?;
+        reference.decode_external_audio(&audio_options(SampleRate::Hz(rate)))?;
     let reference_length_s = reference_audio.duration_s();
     let reference_f64 = to_f64(&reference_audio.samples);
     if !options.plots {

@@ -30,8 +30,8 @@ pub use audio::{downmix_or_pick, Audio, AudioCollector, ChannelSelect};
 pub use ffmpeg::NO_AUDIO_IN_VIDEO;
 pub use health::{MediaHealth, StreamHealth, DEFAULT_MAX_DAMAGED_SHARE};
 pub use probe::{
-    extension_formats, extension_mismatch, probe, AudioStreamInfo, MediaInfo, StreamInfo,
-    VideoStreamInfo,
+    extension_formats, extension_mismatch, open, probe, AudioStreamInfo, MediaInfo, Opened,
+    StreamInfo, VideoStreamInfo,
 };
 pub use still::{decode_rgb_frame, RgbFrame};
 
@@ -225,7 +225,18 @@ pub fn decode_with(
     backend: AudioBackend,
     sink: &mut dyn MediaSink,
 ) -> Result<MediaHealth> {
-    let input = ffmpeg::open_input(path)?;
+    decode_opened(path, ffmpeg::open_input(path)?, options, backend, sink)
+}
+
+/// [`decode_with`] on `path` already opened by FFmpeg: each open probes the file again
+/// (milliseconds for a WAV).
+fn decode_opened(
+    path: &Path,
+    input: ffmpeg_next::format::context::Input,
+    options: &DecodeOptions,
+    backend: AudioBackend,
+    sink: &mut dyn MediaSink,
+) -> Result<MediaHealth> {
     let standalone_audio = options.video.is_none() && !ffmpeg::has_real_video(&input);
     if let (true, Some(audio), AudioBackend::Auto | AudioBackend::Symphonia) =
         (standalone_audio, &options.audio, backend)
@@ -262,9 +273,18 @@ pub fn decode_audio_with(
     options: &AudioOptions,
     backend: AudioBackend,
 ) -> Result<Audio> {
+    decode_opened_audio(path, ffmpeg::open_input(path)?, options, backend)
+}
+
+fn decode_opened_audio(
+    path: &Path,
+    input: ffmpeg_next::format::context::Input,
+    options: &AudioOptions,
+    backend: AudioBackend,
+) -> Result<Audio> {
     let mut collector = AudioCollector::default();
     let options = DecodeOptions { video: None, audio: Some(options.clone()) };
-    decode_with(path, &options, backend, &mut collector)?;
+    decode_opened(path, input, &options, backend, &mut collector)?;
     collector.finish().ok_or_else(|| Error::input(path, "audio stream decoded to no samples"))
 }
 
@@ -277,8 +297,16 @@ pub fn decode_audio_with(
 /// an MP3 at its encoder delay (25 ms for LAME at 44.1 kHz), which would otherwise read as
 /// audio 25 ms late.
 pub fn decode_external_audio(path: &Path, options: &AudioOptions) -> Result<Audio> {
-    let file_start_s = ffmpeg::container_start_s(&ffmpeg::open_input(path)?);
-    let mut audio = decode_audio(path, options)?;
+    decode_opened_external_audio(path, ffmpeg::open_input(path)?, options)
+}
+
+fn decode_opened_external_audio(
+    path: &Path,
+    input: ffmpeg_next::format::context::Input,
+    options: &AudioOptions,
+) -> Result<Audio> {
+    let file_start_s = ffmpeg::container_start_s(&input);
+    let mut audio = decode_opened_audio(path, input, options, AudioBackend::Auto)?;
     audio.start_s -= file_start_s;
     Ok(audio)
 }

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use ff::{format, media, Rational};
 use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A clip shorter than this cannot hold enough speech for a content measurement.
 pub const VERY_SHORT_S: f64 = 2.0;
@@ -90,6 +90,35 @@ fn stream_time(ts: i64, time_base: Rational) -> Option<f64> {
 
 /// Reads the container and stream headers of `path` (no decoding).
 pub fn probe(path: &Path) -> Result<MediaInfo> {
+    open(path).map(|opened| opened.info)
+}
+
+/// A file probed and left open for one decode ([`Opened::decode`]): FFmpeg probes a file again
+/// each time it opens it, which for a WAV costs milliseconds, as much as decoding seconds of it.
+pub struct Opened {
+    pub info: MediaInfo,
+    path: PathBuf,
+    input: format::context::Input,
+}
+
+impl Opened {
+    /// [`super::decode`] on the open file.
+    pub fn decode(
+        self,
+        options: &super::DecodeOptions,
+        sink: &mut dyn super::MediaSink,
+    ) -> Result<super::MediaHealth> {
+        super::decode_opened(&self.path, self.input, options, super::AudioBackend::Auto, sink)
+    }
+
+    /// [`super::decode_external_audio`] on the open file.
+    pub fn decode_external_audio(self, options: &super::AudioOptions) -> Result<super::Audio> {
+        super::decode_opened_external_audio(&self.path, self.input, options)
+    }
+}
+
+/// [`probe`], keeping the file open.
+pub fn open(path: &Path) -> Result<Opened> {
     let size_bytes = super::check_readable_file(path)?;
     let input = open_input(path)?;
     let av_time_base = Rational::new(1, ff::ffi::AV_TIME_BASE);
@@ -156,7 +185,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
         warnings: Vec::new(),
     };
     info.warnings = warnings(&info);
-    Ok(info)
+    Ok(Opened { info, path: path.to_path_buf(), input })
 }
 
 fn stream_info(stream: &format::stream::Stream) -> StreamInfo {
