@@ -169,7 +169,7 @@ pub fn calibrate(clip: &Path, models: &FaceModels, options: &CheckOptions) -> Re
     }
     let own = CheckOptions { audio_file: None, audio: AudioOptions::default(), ..options.clone() };
     let measured = measure(clip, models, &own)?;
-    let estimate = content::estimate(&measured.audio, &measured.lips, &options.content);
+    let estimate = content::estimate_owned(measured.audio, &measured.lips, &options.content);
     Ok(Calibration::from_clip(clip.display().to_string(), &estimate, options.content.lip_lead_ms))
 }
 
@@ -206,28 +206,27 @@ pub fn run_calibrated(
         let audio_info = media::probe(audio)?;
         summary.audio = audio_info.analysed_audio.map(|i| audio_info.streams[i].clone());
     }
-    let measured = measure(input, models, options)?;
+    let Measured { audio, lips, places, thumbnail, health } = measure(input, models, options)?;
     let population_ms = options.content.lip_lead_ms;
     let content_options = ContentOptions {
         lip_lead_ms: calibration.as_ref().map_or(population_ms, |c| c.lead_ms(population_ms)),
         ..options.content.clone()
     };
-    let mut estimate = content::estimate(&measured.audio, &measured.lips, &content_options);
-    estimate.details.face_position =
-        estimate.face_track.and_then(|track| measured.places.position(track));
+    let mut estimate = content::estimate_owned(audio, &lips, &content_options);
+    estimate.details.face_position = estimate.face_track.and_then(|track| places.position(track));
     if let Some(calibration) = &mut calibration {
         calibration.readings(&estimate, population_ms);
     }
 
     let mut report = Report::new(summary, Method::Content);
-    report.warnings = warnings(&estimate, &measured.lips);
+    report.warnings = warnings(&estimate, &lips);
     if let Some(c) = calibration.as_ref().filter(|c| c.lip_lead_ms.is_none()) {
         report.warnings.push(format!(
             "the calibration clip {} could not be measured: the population's lip lead was used",
             c.clip
         ));
     }
-    report.set_media_health(measured.health);
+    report.set_media_health(health);
     let ContentEstimate {
         offset_ms,
         mut uncertainty_ms,
@@ -254,7 +253,7 @@ pub fn run_calibrated(
     report.reason_code = reason_code;
     report.content = Some(details);
     if options.plots {
-        report.plots = Some(Plots { correlation: curve, signals, thumbnail: measured.thumbnail });
+        report.plots = Some(Plots { correlation: curve, signals, thumbnail });
     }
     report.elapsed_s = Some(started.elapsed().as_secs_f64());
     grade(&mut report, grading);

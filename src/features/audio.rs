@@ -91,7 +91,7 @@ impl AudioFeatures {
 
     /// Seconds of voiced frames.
     pub fn voiced_s(&self) -> f64 {
-        self.voiced.iter().filter(|&&v| v).count() as f64 / self.rate_hz
+        voiced_s(&self.voiced, self.rate_hz)
     }
 
     /// The same audio presented `shift_s` later (a timestamp shift, as `-itsoffset` makes).
@@ -331,6 +331,11 @@ impl AudioFeatureExtractor {
             phone_opening: Vec::new(),
         }
     }
+}
+
+/// Seconds of the `voiced` frames of a grid at `rate_hz`.
+pub fn voiced_s(voiced: &[bool], rate_hz: f64) -> f64 {
+    voiced.iter().filter(|&&v| v).count() as f64 / rate_hz
 }
 
 fn to_db(energy: f64) -> f32 {

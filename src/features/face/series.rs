@@ -92,7 +92,7 @@ pub struct LipSeries {
     pub widest_mouth: Option<MouthView>,
 }
 
-/// A frame without a face in [`LipSeries::largest`].
+/// A frame without a face in `LipSeries::largest`.
 const NO_FACE: u32 = u32::MAX;
 
 /// Where and when a mouth was seen.
