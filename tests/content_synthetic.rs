@@ -2,7 +2,7 @@
 //! lip-opening track derived from that speech's loudness with a known lag, drift and noise,
 //! sampled at video frame times. No face and no FFmpeg are involved.
 
-use avsync::estimate::content::{estimate, estimate_owned, ContentEstimate, ContentOptions};
+use avsync::estimate::content::{estimate, ContentOptions};
 use avsync::features::audio::AudioFeatures;
 use avsync::features::face::{LipSample, LipSeries};
 use avsync::media::{decode_audio_with, AudioBackend, AudioOptions, SampleRate};
@@ -107,21 +107,6 @@ fn known_offsets_are_recovered_within_2_ms() {
         assert!(found.confidence > 0.9, "{offset_ms} ms: confidence {}", found.confidence);
         assert!(found.drift.is_none(), "{offset_ms} ms: drift reported on a 25 s clip");
     }
-}
-
-#[test]
-fn taking_the_features_over_gives_the_same_estimate() {
-    let samples = speech(TEXT_A, "a");
-    let audio = AudioFeatures::of_samples(RATE, 0.0, &samples);
-    let lips = lips_following(&samples, 25.0, -40.0, 0.0);
-    let borrowed = estimate(&audio, &lips, &options());
-    let owned = estimate_owned(audio, &lips, &options());
-    assert!(borrowed.offset_ms.is_some(), "{}", borrowed.reason);
-    assert_eq!(owned.offset_ms, borrowed.offset_ms);
-    assert_eq!(owned.confidence, borrowed.confidence);
-    assert_eq!(owned.details.speech_s, borrowed.details.speech_s);
-    let offsets = |e: &ContentEstimate| e.windows.iter().map(|w| w.offset_ms).collect::<Vec<_>>();
-    assert_eq!(offsets(&owned), offsets(&borrowed));
 }
 
 #[test]

@@ -308,13 +308,14 @@ pub struct ContentEstimate {
     pub signals: Option<SignalPair>,
 }
 
-/// Measures the offset of `audio` against `lips`.
+/// Measures the offset of `audio` against `lips` (on a copy of the features: see
+/// [`estimate_owned`]).
 pub fn estimate(
     audio: &AudioFeatures,
     lips: &LipSeries,
     options: &ContentOptions,
 ) -> ContentEstimate {
-    estimate_signals(&SpeechSignals::of(audio), lips, options)
+    estimate_owned(audio.clone(), lips, options)
 }
 
 /// [`estimate`], taking the features over: each is freed once preprocessed, so that a long
@@ -324,7 +325,7 @@ pub fn estimate_owned(
     lips: &LipSeries,
     options: &ContentOptions,
 ) -> ContentEstimate {
-    estimate_signals(&SpeechSignals::from_owned(audio), lips, options)
+    estimate_signals(&SpeechSignals::new(audio), lips, options)
 }
 
 fn estimate_signals(
@@ -599,25 +600,8 @@ struct SpeechSignals {
 }
 
 impl SpeechSignals {
-    fn of(audio: &AudioFeatures) -> SpeechSignals {
-        let mut signals = vec![
-            &audio.speech_db,
-            &audio.formant_db,
-            &audio.mid_db,
-            &audio.high_db,
-            &audio.f1_centroid_hz,
-        ];
-        if !audio.phone_opening.is_empty() {
-            signals.push(&audio.phone_opening);
-        }
-        SpeechSignals {
-            signals: signals.into_iter().map(|s| preprocess(s, None)).collect(),
-            ..SpeechSignals::grid_of(audio)
-        }
-    }
-
-    /// The same signals, each feature vector dropped as soon as it is preprocessed.
-    fn from_owned(audio: AudioFeatures) -> SpeechSignals {
+    /// The signals of `audio`, each feature vector dropped as soon as it is preprocessed.
+    fn new(audio: AudioFeatures) -> SpeechSignals {
         let len = audio.len();
         let AudioFeatures {
             start_s,
@@ -630,23 +614,12 @@ impl SpeechSignals {
             voiced,
             phone_opening,
         } = audio;
-        let grid = SpeechSignals { start_s, rate_hz, len, voiced, signals: Vec::new() };
         let mut raw = vec![speech_db, formant_db, mid_db, high_db, f1_centroid_hz];
         if !phone_opening.is_empty() {
             raw.push(phone_opening);
         }
-        SpeechSignals { signals: raw.into_iter().map(|s| preprocess(&s, None)).collect(), ..grid }
-    }
-
-    /// Everything but the signals.
-    fn grid_of(audio: &AudioFeatures) -> SpeechSignals {
-        SpeechSignals {
-            start_s: audio.start_s,
-            rate_hz: audio.rate_hz,
-            len: audio.len(),
-            voiced: audio.voiced.clone(),
-            signals: Vec::new(),
-        }
+        let signals = raw.into_iter().map(|s| preprocess(&s, None)).collect();
+        SpeechSignals { start_s, rate_hz, len, voiced, signals }
     }
 
     /// Seconds of voiced frames.
