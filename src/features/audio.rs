@@ -417,6 +417,15 @@ mod tests {
     }
 
     #[test]
+    fn stored_frames_keep_their_values_to_half_a_step() {
+        let frame = StoredFrame::new([-119.996, -40.004, 0.0, 6.5], 734.56);
+        for (band, db) in [-119.996f32, -40.004, 0.0, 6.5].into_iter().enumerate() {
+            assert!((frame.band_db(band) - db).abs() <= 0.005 + 1e-4, "band {band}");
+        }
+        assert!((frame.f1_centroid_hz() - 734.56).abs() <= 0.05 + 1e-3);
+    }
+
+    #[test]
     fn silence_has_no_voice() {
         let f = AudioFeatures::of_samples(16_000, 0.0, &vec![0.0; 32_000]);
         assert_eq!(f.voiced_s(), 0.0);
