@@ -22,9 +22,10 @@
 
 use crate::config::{Config, Format};
 use crate::error::Result;
-use crate::grade::{GradeOptions, MarginalPolicy, Profile, WindowPolicy, DEFAULT_PROFILE};
+use crate::grade::{GradeOptions, Profile, DEFAULT_PROFILE};
 use crate::media::{AudioOptions, ChannelSelect};
 use crate::report::{ColorChoice, OutputOptions};
+use crate::report::{MarginalPolicy, WindowPolicy};
 use clap::Args;
 use std::path::PathBuf;
 

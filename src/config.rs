@@ -26,8 +26,9 @@
 //! path for that format.
 
 use crate::error::{Error, Result};
-use crate::grade::{MarginalPolicy, Profile, WindowPolicy};
+use crate::grade::Profile;
 use crate::limits::{self, DurationRange};
+use crate::report::{MarginalPolicy, WindowPolicy};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

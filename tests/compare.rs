@@ -6,9 +6,9 @@ mod common;
 mod support;
 
 use avsync::commands::compare::{run, CompareOptions};
-use avsync::estimate::reference::{Placement, SpliceKind};
 use avsync::grade::GradeOptions;
 use avsync::report::{Outcome, Report};
+use avsync::report::{Placement, SpliceKind};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::schema::{assert_valid, validator};

@@ -14,8 +14,8 @@ use crate::batch::{BatchArgs, Columns, Job, Runner};
 use crate::cli::{AudioArgs, GradeArgs, OutputArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::estimate::content::{self, Calibration, ContentEstimate, ContentOptions};
-use crate::estimate::face_position::{describe_face, FacePosition};
+use crate::estimate::content::{self, ContentEstimate, ContentOptions};
+use crate::estimate::face_position::face_position;
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{
     FaceModels, FaceObservation, FaceTracker, FrameFaces, LipSeries, LumaFrame as _, PixelBox,
@@ -29,8 +29,9 @@ use crate::media::{
     VideoOptions, NO_AUDIO_IN_VIDEO,
 };
 use crate::report::{
-    describe_offset, format_against, format_clock, format_uncertainty_ms, InputSummary, Method,
-    Plots, Region, Report, Thumbnail,
+    describe_face, describe_offset, format_against, format_clock, format_uncertainty_ms,
+    Calibration, CalibrationUsed, FacePosition, InputSummary, Method, Plots, Region, Report,
+    Thumbnail,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -170,7 +171,11 @@ pub fn calibrate(clip: &Path, models: &FaceModels, options: &CheckOptions) -> Re
     let own = CheckOptions { audio_file: None, audio: AudioOptions::default(), ..options.clone() };
     let measured = measure(clip, models, &own)?;
     let estimate = content::estimate_owned(measured.audio, &measured.lips, &options.content);
-    Ok(Calibration::from_clip(clip.display().to_string(), &estimate, options.content.lip_lead_ms))
+    Ok(content::calibration_from_clip(
+        clip.display().to_string(),
+        &estimate,
+        options.content.lip_lead_ms,
+    ))
 }
 
 /// Measures and grades one clip.
@@ -215,7 +220,7 @@ pub fn run_calibrated(
     let mut estimate = content::estimate_owned(audio, &lips, &content_options);
     estimate.details.face_position = estimate.face_track.and_then(|track| places.position(track));
     if let Some(calibration) = &mut calibration {
-        calibration.readings(&estimate, population_ms);
+        content::record_readings(calibration, &estimate, population_ms);
     }
 
     let mut report = Report::new(summary, Method::Content);
@@ -535,7 +540,7 @@ impl FacePlaces {
             Some(id) => self.tracks.iter().find(|t| t.0 == id).map(|t| (t.1, t.2))?,
             None => self.largest,
         };
-        (frames > 0).then(|| FacePosition::from_centre(sum / frames as f64))
+        (frames > 0).then(|| face_position(sum / frames as f64))
     }
 }
 
@@ -589,8 +594,8 @@ pub fn render_details(report: &Report) -> String {
             reading(c.calibrated_offset_ms, c.calibrated_uncertainty_ms),
             reading(c.uncalibrated_offset_ms, c.uncalibrated_uncertainty_ms),
             match c.used {
-                content::CalibrationUsed::Calibrated => "calibrated",
-                content::CalibrationUsed::Uncalibrated => "uncalibrated",
+                CalibrationUsed::Calibrated => "calibrated",
+                CalibrationUsed::Uncalibrated => "uncalibrated",
             }
         );
     }

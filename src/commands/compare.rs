@@ -8,10 +8,9 @@ use crate::error::{Error, Result};
 use crate::estimate::reference::{
     align_audio_f64, align_video,
     audio::to_f64,
-    curve,
+    curve, reference_details,
     stitched::{read_stitched, StitchedPlan},
-    AudioAlignOptions, AudioAlignment, Placement, ReferenceDetails, SeamKind, Timelines,
-    VideoAlignOptions, VideoAlignment,
+    AudioAlignOptions, AudioAlignment, Timelines, VideoAlignOptions, VideoAlignment,
 };
 use crate::features::fingerprint::{Fingerprint, FingerprintSink};
 use crate::grade::{grade, GradeOptions};
@@ -22,7 +21,7 @@ use crate::media::{
 };
 use crate::report::{
     describe_offset, format_clock, format_signed, CorrelationCurve, Drift, InputSummary, Method,
-    Plots, ReasonCode, Report, Signal, SignalPair, Window,
+    Placement, Plots, ReasonCode, ReferenceDetails, Report, SeamKind, Signal, SignalPair, Window,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -281,7 +280,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
         }
         None => None,
     };
-    let mut details = ReferenceDetails::new(
+    let mut details = reference_details(
         options.audio_ref.display().to_string(),
         &audio,
         video.as_ref().map(|(p, v)| (p.display().to_string(), v)),

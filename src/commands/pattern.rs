@@ -2,7 +2,7 @@
 //! measuring a pipeline itself.
 
 use crate::error::{Error, Result};
-use crate::estimate::pattern::estimate;
+use crate::estimate::pattern::{estimate, pairing_curve};
 use crate::features::pattern::{
     find_beeps, find_flashes, read_counter, BeepRecorder, BeepRecording, CounterTally,
     FlashAnalysis, FrameCells, FrameRate, PatternPlan, PatternSpec, PlannedEvent,
@@ -285,7 +285,7 @@ pub fn analyze(path: &Path, grading: &GradeOptions, plots: bool) -> Result<Repor
     report.set_media_health(health);
     if plots {
         report.plots = Some(Plots {
-            correlation: measured.details.pairing_curve(report.offset_ms),
+            correlation: pairing_curve(&measured.details, report.offset_ms),
             signals: signals(&recording, &sink.frames, &flashes),
             thumbnail: None,
         });

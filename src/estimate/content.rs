@@ -26,17 +26,16 @@
 //! Where several faces are tracked, each (and the largest face of each frame, which follows a
 //! speaker across cuts) is tried, and the one whose lips match the audio best is the speaker.
 
-use super::face_position::FacePosition;
 use super::line::{fit_offset_line, LineRules, Z_95};
 use super::significance::median_and_sigma;
 use crate::correlate::{peak, Correlator, Samples};
 use crate::features::audio::AudioFeatures;
 use crate::features::face::{LipSample, LipSeries, LipTrack, TrackId};
 use crate::report::{
-    format_against, CorrelationCurve, Drift, ReasonCode, Signal, SignalPair, Window,
+    format_against, Calibration, CalibrationUsed, ContentDetails, CorrelationCurve, Drift,
+    ReasonCode, Signal, SignalPair, Span, Window,
 };
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// How far lips move ahead of the sound in natural speech, measured on the in-sync corpus talk
@@ -151,133 +150,49 @@ impl ContentOptions {
     }
 }
 
-/// What content mode found, for the report's `content` object.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ContentDetails {
-    /// The face matched: "face N" (a tracker id) or "largest face" (the largest face of each
-    /// frame); `None` when no face qualified.
-    pub face: Option<String>,
-    /// Where the matched face sits in the picture; set by `check`, which sees the face boxes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub face_position: Option<FacePosition>,
-    /// Share of video frames with a face.
-    pub face_share: f64,
-    /// Seconds of speech in the audio.
-    pub speech_s: f64,
-    /// The lag of the correlation peak before the lip-lead correction (ms, report sign).
-    pub raw_offset_ms: Option<f64>,
-    pub lip_lead_ms: f64,
-    /// Height of the whole-clip correlation peak (mean of the per-feature correlations).
-    pub peak_correlation: Option<f64>,
-    /// Peak height in null standard deviations above the null peaks' mean.
-    pub z: Option<f64>,
-    pub min_z: f64,
-    pub null_mean: Option<f64>,
-    pub null_sd: Option<f64>,
-    pub search_ms: f64,
-    pub window_s: f64,
-    pub hop_s: f64,
-    /// How well the lips follow the speech, 0–100 whatever the offset ([`match_score`]).
-    #[serde(default)]
-    pub match_score: Option<f64>,
-    /// Where the lips do not follow the speech (windows scored below [`UNMATCHED_SCORE`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unmatched: Vec<Span>,
-    /// `check --calibrate-with`: the speaker's own lip lead, and both readings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calibration: Option<Calibration>,
+/// The speaker's lead from `clip`'s estimate made with the population lead `population_ms`
+/// (the clip is in sync, so its reading is what the population lead gets wrong).
+pub fn calibration_from_clip(
+    clip: String,
+    clip_estimate: &ContentEstimate,
+    population_ms: f64,
+) -> Calibration {
+    Calibration {
+        clip,
+        lip_lead_ms: clip_estimate.offset_ms.map(|reading| population_ms - reading),
+        lip_lead_uncertainty_ms: clip_estimate.statistical_uncertainty_ms,
+        ..Calibration::default()
+    }
 }
 
-/// A speaker's own lip lead, measured on a clip of them known to be in sync, in place of the
-/// population's [`SPEECH_LIP_LEAD_MS`]. The lead enters every reading additively, so a reading
-/// under one lead converts to the other exactly: `offset(lead) = offset(L0) − L0 + lead`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Calibration {
-    /// The in-sync clip.
-    pub clip: String,
-    /// The lead measured on it (ms; lips ahead of the sound), `None` when the clip could not be
-    /// measured.
-    pub lip_lead_ms: Option<f64>,
-    /// 95% half-width of that lead: the clip's own statistical uncertainty.
-    pub lip_lead_uncertainty_ms: Option<f64>,
-    /// The reading with the population lead, and its uncertainty (speaker spread included).
-    pub uncalibrated_offset_ms: Option<f64>,
-    pub uncalibrated_uncertainty_ms: Option<f64>,
-    /// The reading with the speaker's lead, and the uncertainty the two measurements allow.
-    pub calibrated_offset_ms: Option<f64>,
-    pub calibrated_uncertainty_ms: Option<f64>,
-    /// Which reading the report's `offset_ms` is.
-    pub used: CalibrationUsed,
-}
-
-/// Which lead the report's offset was read with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CalibrationUsed {
-    /// The speaker's lead, measured on the calibration clip.
-    Calibrated,
-    /// The population's lead: the calibration clip could not be measured.
-    #[default]
-    Uncalibrated,
-}
-
-impl Calibration {
-    /// The speaker's lead from `clip`'s estimate made with the population lead `population_ms`
-    /// (the clip is in sync, so its reading is what the population lead gets wrong).
-    pub fn from_clip(clip: String, clip_estimate: &ContentEstimate, population_ms: f64) -> Self {
-        Calibration {
-            clip,
-            lip_lead_ms: clip_estimate.offset_ms.map(|reading| population_ms - reading),
-            lip_lead_uncertainty_ms: clip_estimate.statistical_uncertainty_ms,
-            ..Calibration::default()
+/// Fills in both readings of `estimate`, made with [`Calibration::lead_ms`], and says which
+/// one it is.
+pub fn record_readings(
+    calibration: &mut Calibration,
+    estimate: &ContentEstimate,
+    population_ms: f64,
+) {
+    let population_spread_ms = Z_95 * SPEECH_LIP_LEAD_SPREAD_MS;
+    let with_floor = |ms: f64| ms.max(UNCERTAINTY_FLOOR_MS);
+    match (calibration.lip_lead_ms, calibration.lip_lead_uncertainty_ms) {
+        (Some(lead), Some(lead_uncertainty)) => {
+            calibration.used = CalibrationUsed::Calibrated;
+            calibration.calibrated_offset_ms = estimate.offset_ms;
+            calibration.calibrated_uncertainty_ms = estimate
+                .statistical_uncertainty_ms
+                .map(|ms| with_floor(ms.hypot(lead_uncertainty)));
+            calibration.uncalibrated_offset_ms =
+                estimate.offset_ms.map(|ms| ms - lead + population_ms);
+            calibration.uncalibrated_uncertainty_ms = estimate
+                .statistical_uncertainty_ms
+                .map(|ms| with_floor(ms.hypot(population_spread_ms)));
+        }
+        _ => {
+            calibration.used = CalibrationUsed::Uncalibrated;
+            calibration.uncalibrated_offset_ms = estimate.offset_ms;
+            calibration.uncalibrated_uncertainty_ms = estimate.uncertainty_ms;
         }
     }
-
-    /// The lead to measure with: the speaker's when known, else `population_ms`.
-    pub fn lead_ms(&self, population_ms: f64) -> f64 {
-        self.lip_lead_ms.unwrap_or(population_ms)
-    }
-
-    /// Fills in both readings of `estimate`, made with [`Self::lead_ms`], and says which one
-    /// it is.
-    pub fn readings(&mut self, estimate: &ContentEstimate, population_ms: f64) {
-        let population_spread_ms = Z_95 * SPEECH_LIP_LEAD_SPREAD_MS;
-        let with_floor = |ms: f64| ms.max(UNCERTAINTY_FLOOR_MS);
-        match (self.lip_lead_ms, self.lip_lead_uncertainty_ms) {
-            (Some(lead), Some(lead_uncertainty)) => {
-                self.used = CalibrationUsed::Calibrated;
-                self.calibrated_offset_ms = estimate.offset_ms;
-                self.calibrated_uncertainty_ms = estimate
-                    .statistical_uncertainty_ms
-                    .map(|ms| with_floor(ms.hypot(lead_uncertainty)));
-                self.uncalibrated_offset_ms =
-                    estimate.offset_ms.map(|ms| ms - lead + population_ms);
-                self.uncalibrated_uncertainty_ms = estimate
-                    .statistical_uncertainty_ms
-                    .map(|ms| with_floor(ms.hypot(population_spread_ms)));
-            }
-            _ => {
-                self.used = CalibrationUsed::Uncalibrated;
-                self.uncalibrated_offset_ms = estimate.offset_ms;
-                self.uncalibrated_uncertainty_ms = estimate.uncertainty_ms;
-            }
-        }
-    }
-
-    /// The uncertainty of the reading used.
-    pub fn used_uncertainty_ms(&self) -> Option<f64> {
-        match self.used {
-            CalibrationUsed::Calibrated => self.calibrated_uncertainty_ms,
-            CalibrationUsed::Uncalibrated => self.uncalibrated_uncertainty_ms,
-        }
-    }
-}
-
-/// A stretch of the clip, in presentation seconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Span {
-    pub start_s: f64,
-    pub end_s: f64,
 }
 
 /// The measurement, ready for a [`crate::report::Report`].

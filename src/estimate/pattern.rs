@@ -16,9 +16,8 @@
 //! the beep of the next or previous period, and nothing in the pattern tells which.
 
 use super::line::{fit_offset_line, LineFit, LineRules, Z_95};
-use crate::features::pattern::{BeepAnalysis, CounterStats, FlashAnalysis};
-use crate::report::{CorrelationCurve, Drift, ReasonCode, Window};
-use serde::{Deserialize, Serialize};
+use crate::features::pattern::{BeepAnalysis, FlashAnalysis};
+use crate::report::{CorrelationCurve, Drift, PatternDetails, PatternEvent, ReasonCode, Window};
 
 /// Without a period to go by, a flash and a beep further apart than this are not one event.
 const MAX_UNPERIODIC_PAIR_S: f64 = 0.5;
@@ -47,44 +46,8 @@ const LINE_RULES: LineRules = LineRules {
     max_theil_sen_points: 1000,
 };
 
-/// One flash paired with its beep.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PatternEvent {
-    pub flash_s: f64,
-    pub beep_s: f64,
-    /// `flash − beep` in ms: `> 0` when the audio is early.
-    pub offset_ms: f64,
-    /// Share of its first lit frame the flash filled: 1 for a flash that fills the frame.
-    pub flash_fraction: f64,
-    /// Off the clip's offset line by more than the scatter of the others.
-    pub outlier: bool,
-}
-
-/// What a pattern measurement found, beyond the report's common fields.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct PatternDetails {
-    pub flashes: usize,
-    pub beeps: usize,
-    /// Median time between flashes (or beeps when there are too few flashes).
-    pub period_s: Option<f64>,
-    /// Median frequency of the beeps.
-    pub tone_hz: Option<f64>,
-    /// True when every beep started at one phase, so the phase refined the onsets.
-    pub tone_phase_locked: bool,
-    /// Share of the picture that flashes.
-    pub flash_region_share: f64,
-    pub events: Vec<PatternEvent>,
-    /// Flashes no beep belongs to, and beeps no flash belongs to (times in s).
-    pub unpaired_flashes_s: Vec<f64>,
-    pub unpaired_beeps_s: Vec<f64>,
-    /// Periods with neither flash nor beep, when the pattern is regular.
-    pub missing_events: Option<usize>,
-    /// Dropped and repeated frames, when the frames carry avsync's counter.
-    pub frames: Option<CounterStats>,
-}
-
 /// Width (one standard deviation) of the kernel that scores a beep near a candidate offset in
-/// [`PatternDetails::pairing_curve`]: onsets agree to well under a millisecond, so 2 ms draws a
+/// [`pairing_curve`]: onsets agree to well under a millisecond, so 2 ms draws a
 /// peak a few points wide at the curve's resolution.
 const PAIRING_KERNEL_MS: f64 = 2.0;
 /// Most lags the pairing curve is evaluated at.
@@ -93,51 +56,49 @@ const PAIRING_CURVE_POINTS: usize = 2001;
 /// share, few enough that a day-long clip's curve costs no more than a minute's.
 const PAIRING_CURVE_FLASHES: usize = 2000;
 
-impl PatternDetails {
-    /// The pairing score against candidate offset: for each offset (ms, `> 0` audio early)
-    /// within half a period either way, the share of flashes with a beep at that offset, each
-    /// counted by a Gaussian of width [`PAIRING_KERNEL_MS`] on its distance to the nearest
-    /// beep. A clean pattern gives one peak at the measured offset; a second one near it means
-    /// beeps that could pair either way. `None` without flashes and beeps.
-    pub fn pairing_curve(&self, offset_ms: Option<f64>) -> Option<CorrelationCurve> {
-        let mut flashes: Vec<f64> = self.events.iter().map(|e| e.flash_s).collect();
-        flashes.extend(&self.unpaired_flashes_s);
-        let mut beeps: Vec<f64> = self.events.iter().map(|e| e.beep_s).collect();
-        beeps.extend(&self.unpaired_beeps_s);
-        if flashes.is_empty() || beeps.is_empty() {
-            return None;
-        }
-        flashes.sort_by(f64::total_cmp);
-        beeps.sort_by(f64::total_cmp);
-        let step = flashes.len().div_ceil(PAIRING_CURVE_FLASHES);
-        let flashes: Vec<f64> = flashes.into_iter().step_by(step).collect();
-        let half_span_ms = 1000.0 * self.period_s.map_or(MAX_UNPERIODIC_PAIR_S, |p| p / 2.0);
-        let points = PAIRING_CURVE_POINTS;
-        let lags_ms: Vec<f64> = (0..points)
-            .map(|i| -half_span_ms + 2.0 * half_span_ms * i as f64 / (points - 1) as f64)
-            .collect();
-        let scores = lags_ms
-            .iter()
-            .map(|lag_ms| {
-                let total: f64 = flashes
-                    .iter()
-                    .map(|flash| {
-                        // The beep of an offset `lag` sits at flash − lag.
-                        let distance_ms = 1000.0 * nearest_distance(&beeps, flash - lag_ms / 1e3);
-                        (-0.5 * (distance_ms / PAIRING_KERNEL_MS).powi(2)).exp()
-                    })
-                    .sum();
-                total / flashes.len() as f64
-            })
-            .collect();
-        Some(CorrelationCurve {
-            label: "pairing score: share of flashes with a beep at that offset".to_string(),
-            lags_ms,
-            scores,
-            peak_ms: offset_ms,
-            noise_level: None,
-        })
+/// The pairing score against candidate offset: for each offset (ms, `> 0` audio early)
+/// within half a period either way, the share of flashes with a beep at that offset, each
+/// counted by a Gaussian of width [`PAIRING_KERNEL_MS`] on its distance to the nearest
+/// beep. A clean pattern gives one peak at the measured offset; a second one near it means
+/// beeps that could pair either way. `None` without flashes and beeps.
+pub fn pairing_curve(details: &PatternDetails, offset_ms: Option<f64>) -> Option<CorrelationCurve> {
+    let mut flashes: Vec<f64> = details.events.iter().map(|e| e.flash_s).collect();
+    flashes.extend(&details.unpaired_flashes_s);
+    let mut beeps: Vec<f64> = details.events.iter().map(|e| e.beep_s).collect();
+    beeps.extend(&details.unpaired_beeps_s);
+    if flashes.is_empty() || beeps.is_empty() {
+        return None;
     }
+    flashes.sort_by(f64::total_cmp);
+    beeps.sort_by(f64::total_cmp);
+    let step = flashes.len().div_ceil(PAIRING_CURVE_FLASHES);
+    let flashes: Vec<f64> = flashes.into_iter().step_by(step).collect();
+    let half_span_ms = 1000.0 * details.period_s.map_or(MAX_UNPERIODIC_PAIR_S, |p| p / 2.0);
+    let points = PAIRING_CURVE_POINTS;
+    let lags_ms: Vec<f64> = (0..points)
+        .map(|i| -half_span_ms + 2.0 * half_span_ms * i as f64 / (points - 1) as f64)
+        .collect();
+    let scores = lags_ms
+        .iter()
+        .map(|lag_ms| {
+            let total: f64 = flashes
+                .iter()
+                .map(|flash| {
+                    // The beep of an offset `lag` sits at flash − lag.
+                    let distance_ms = 1000.0 * nearest_distance(&beeps, flash - lag_ms / 1e3);
+                    (-0.5 * (distance_ms / PAIRING_KERNEL_MS).powi(2)).exp()
+                })
+                .sum();
+            total / flashes.len() as f64
+        })
+        .collect();
+    Some(CorrelationCurve {
+        label: "pairing score: share of flashes with a beep at that offset".to_string(),
+        lags_ms,
+        scores,
+        peak_ms: offset_ms,
+        noise_level: None,
+    })
 }
 
 /// Distance from `t` to the nearest of `sorted` (not empty).
@@ -459,7 +420,7 @@ mod tests {
         beeps.push(5.3);
         let (f, b) = analyses(&flashes, &beeps);
         let e = estimate(&f, &b);
-        let curve = e.details.pairing_curve(e.offset_ms).unwrap();
+        let curve = pairing_curve(&e.details, e.offset_ms).unwrap();
         assert_eq!(curve.lags_ms.len(), PAIRING_CURVE_POINTS);
         assert_eq!((curve.lags_ms[0], curve.lags_ms[PAIRING_CURVE_POINTS - 1]), (-500.0, 500.0));
         let best =

@@ -15,8 +15,8 @@ use crate::estimate::reference::stitched::grade_chunks;
 use crate::limits::MAX_TOLERANCE_MS;
 use crate::media::DEFAULT_MAX_DAMAGED_SHARE;
 use crate::report::{
-    describe_offset, format_clock, format_uncertainty_ms, Outcome, ReasonCode, Report, Verdict,
-    Window,
+    describe_offset, format_clock, format_uncertainty_ms, GradePolicy, MarginalPolicy, Outcome,
+    ReasonCode, Report, Verdict, Window, WindowPolicy, DEFAULT_WINDOW_CONFIDENCE,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,9 +52,6 @@ pub const PROFILES: &[ProfileSpec] = &[
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "broadcast";
-
-/// Windows whose confidence is below this are shown but not graded, by default.
-pub const DEFAULT_WINDOW_CONFIDENCE: f64 = 0.5;
 
 /// Under [`WindowPolicy::Stray`], isolated outside windows are forgiven while they make up at
 /// most this share of the confident windows: one stray among five or more.
@@ -151,55 +148,6 @@ impl Profile {
     }
 }
 
-/// How per-window offsets count towards a verdict. Only confident windows (confidence at or
-/// above [`GradeOptions::window_confidence`], with an offset) are graded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum WindowPolicy {
-    /// Any confident window outside the limits fails the profile.
-    Any,
-    /// Isolated outside windows are measurement strays and are forgiven; the profile fails
-    /// when outside windows run on back to back over two window lengths or more (a sustained
-    /// excursion), or make up more than 20% of the confident windows.
-    #[default]
-    Stray,
-    /// Windows do not affect the verdict (whole-clip offset and drift only).
-    Ignore,
-}
-
-impl WindowPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WindowPolicy::Any => "any",
-            WindowPolicy::Stray => "stray",
-            WindowPolicy::Ignore => "ignore",
-        }
-    }
-}
-
-/// What becomes of a verdict whose offset's 95% interval reaches across a limit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum MarginalPolicy {
-    /// Pass or fail by the central value, flagged marginal and said in the reason.
-    #[default]
-    Central,
-    /// A marginal verdict fails.
-    Fail,
-    /// A marginal verdict is inconclusive (exit 3): the measurement cannot decide.
-    Inconclusive,
-}
-
-impl MarginalPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MarginalPolicy::Central => "central",
-            MarginalPolicy::Fail => "fail",
-            MarginalPolicy::Inconclusive => "inconclusive",
-        }
-    }
-}
-
 /// Everything grading needs besides the report.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradeOptions {
@@ -211,15 +159,6 @@ pub struct GradeOptions {
     /// Above this share (0–1) of damaged packets in a stream, timing verdicts are inconclusive
     /// (see [`crate::media::MediaHealth`]).
     pub max_damaged_share: f64,
-}
-
-/// The rules a report was graded under, recorded in it so that readers (and the plots) know
-/// which windows counted.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GradePolicy {
-    pub window_policy: WindowPolicy,
-    pub window_confidence: f64,
-    pub marginal: MarginalPolicy,
 }
 
 impl Default for GradeOptions {

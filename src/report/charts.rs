@@ -6,9 +6,9 @@
 use super::output::file_stems;
 use super::{
     describe_offset, format_signed, format_uncertainty_ms, CorrelationCurve, Report, SignalPair,
+    DEFAULT_WINDOW_CONFIDENCE,
 };
 use crate::error::{Error, Result};
-use crate::grade::DEFAULT_WINDOW_CONFIDENCE;
 use crate::safe_write::write_file;
 use plotters::coord::Shift;
 use plotters::prelude::*;

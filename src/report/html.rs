@@ -8,12 +8,10 @@ use super::charts::{self, profile_colour_hex, Chart};
 use super::output::{file_stems, write_text};
 use super::plots::{to_base64, REGION_COLOURS};
 use super::{
-    describe_offset, format_clock, format_clock_to, format_signed, format_uncertainty_ms, Method,
-    Outcome, Report, StreamInfo, Verdict,
+    describe_face, describe_offset, format_clock, format_clock_to, format_signed,
+    format_uncertainty_ms, Method, Outcome, Report, SeamKind, StreamInfo, Verdict,
 };
 use crate::error::Result;
-use crate::estimate::face_position::describe_face;
-use crate::estimate::reference::SeamKind;
 use std::fmt::Write as _;
 use std::path::Path;
 

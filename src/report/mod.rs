@@ -2,28 +2,44 @@
 //!
 //! `Report` is what JSON readers see (schema `avsync/1`, see design.md); text and the other
 //! formats are rendered from it, so every output says the same thing.
+//!
+//! The data model (`Report` here, each mode's details in `content`, `pattern` and `reference`,
+//! the rules it was graded under in `grading`) sits below both the estimators that fill it in
+//! and the renderers (`text`, `output`, `junit`, `html`, `charts`) that draw it, and imports
+//! neither.
 
 mod charts;
+mod content;
+mod grading;
 mod html;
 mod junit;
 mod output;
+mod pattern;
 mod plots;
+mod reference;
 mod text;
 
+pub use content::{
+    describe_face, Calibration, CalibrationUsed, ContentDetails, FacePosition, Span,
+};
+pub use grading::{GradePolicy, MarginalPolicy, WindowPolicy, DEFAULT_WINDOW_CONFIDENCE};
 pub use html::{render_html_page, write_html};
 pub(crate) use junit::escape as xml_escape;
 pub use junit::render_junit;
 pub use output::{
     emit, emit_with_details, render_json_line, write_text, ColorChoice, OutputOptions,
 };
+pub use pattern::{PatternDetails, PatternEvent};
 pub use plots::{CorrelationCurve, Plots, Region, Signal, SignalPair, Thumbnail};
+pub use reference::{
+    ChunkVerdict, FrameEvent, FrameRateChange, FrozenSpan, Placement, ReferenceDetails, Seam,
+    SeamKind, SegmentReport, Splice, SpliceKind, StitchedChunk, REFERENCE_MISSING_TOLERANCE_S,
+};
 pub use text::{
     describe_offset, escape_control, format_against, format_clock, format_clock_to, format_signed,
     format_uncertainty_ms, summary_line, summary_table,
 };
 
-use crate::estimate::reference::ReferenceDetails;
-use crate::grade::GradePolicy;
 use crate::media::{MediaHealth, MediaInfo, StreamInfo};
 use serde::{Deserialize, Serialize};
 
@@ -69,13 +85,13 @@ pub struct Report {
     pub plots: Option<Plots>,
     /// Flash/beep events, pairing and frame counters (`method: pattern` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<crate::estimate::pattern::PatternDetails>,
+    pub pattern: Option<PatternDetails>,
     /// What `compare` found against the reference audio and video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceDetails>,
     /// What `check` matched: the face, the speech, the peak and its null distribution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<crate::estimate::content::ContentDetails>,
+    pub content: Option<ContentDetails>,
     /// What the decoder met in the measured file: damaged packets skipped, concealed or
     /// dropped frames, timestamp discontinuities. Set with [`Report::set_media_health`].
     #[serde(default, skip_serializing_if = "Option::is_none")]

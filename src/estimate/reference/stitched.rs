@@ -5,8 +5,9 @@
 //! Pure: from the compare windows' offsets and the plan's chunk spans.
 
 use crate::estimate::line::{fit_offset_line, LineRules};
-use crate::report::{describe_offset, Drift, Outcome, Verdict, Window};
-use serde::{Deserialize, Serialize};
+use crate::report::{
+    describe_offset, ChunkVerdict, Outcome, Seam, SeamKind, StitchedChunk, Verdict, Window,
+};
 
 /// A jump at a seam smaller than this (ms) is no jump: window offsets scatter by hundredths of
 /// a millisecond, a stitcher's rounding by a sample.
@@ -39,71 +40,6 @@ pub struct ChunkSpan {
     pub end_s: f64,
     pub cut_start_s: f64,
     pub cut_end_s: f64,
-}
-
-/// One chunk of a stitched output, measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StitchedChunk {
-    pub index: usize,
-    pub start_s: f64,
-    pub end_s: f64,
-    /// The chunk's offset, relative to the expected placement (ms, `> 0`: early), at the middle
-    /// of the windows measured; `None` with no window between its cuts.
-    pub offset_ms: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drift: Option<Drift>,
-    /// Windows wholly between the chunk's cuts, that it was measured from.
-    pub windows: usize,
-    /// The chunk's grade under each profile: its offset line within the limits over the whole
-    /// chunk.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub verdicts: Vec<ChunkVerdict>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ChunkVerdict {
-    pub profile: String,
-    pub result: Outcome,
-}
-
-impl StitchedChunk {
-    /// The chunk's offset line at `t` (s).
-    pub fn offset_at(&self, t: f64) -> Option<f64> {
-        let offset = self.offset_ms?;
-        Some(match self.drift {
-            Some(d) => offset + d.ms_per_min / 60.0 * (t - d.reference_s.unwrap_or(t)),
-            None => offset,
-        })
-    }
-}
-
-/// How a seam's jump moves the later chunk's sound.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SeamKind {
-    /// No jump (within [`SEAM_TOLERANCE_MS`]).
-    Clean,
-    /// The later chunk's sound comes late: silence or repeated sound at the joint.
-    Gap,
-    /// The later chunk's sound comes early: sound lost at the joint, or overlapped more than
-    /// planned.
-    Overlap,
-}
-
-/// The joint between two chunks.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Seam {
-    /// The cut's time in the output (s).
-    pub time_s: f64,
-    /// Between chunk `after` − 1 and chunk `after` (plan numbering, from 1).
-    pub after: usize,
-    /// The later chunk's offset line minus the earlier one's, at the cut (ms); `None` when
-    /// either chunk has no offset.
-    pub jump_ms: Option<f64>,
-    pub kind: Option<SeamKind>,
-    /// The jump is no longer than the plan's overlap, which the stitcher cross-fades: the
-    /// joint has neither a hole nor doubled sound, though the offset still changes there.
-    pub crossfade_hides: Option<bool>,
 }
 
 /// Each chunk's offset and drift from the windows wholly between its cuts, and the jump at each

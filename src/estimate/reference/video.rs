@@ -9,6 +9,7 @@
 
 use crate::estimate::significance::median_in_place;
 use crate::features::fingerprint::Fingerprint;
+use crate::report::{FrameEvent, FrameRateChange, FrozenSpan};
 use rayon::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -50,31 +51,6 @@ impl Default for VideoAlignOptions {
 
 /// Output frames sampled for the first guess of the offset.
 const GUESS_SAMPLES: usize = 64;
-
-/// Frames where the output skips or repeats reference frames.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FrameEvent {
-    /// Presentation time in the output of the frame after which the event happens.
-    pub output_time_s: f64,
-    /// Presentation time in the reference of the first frame skipped or repeated.
-    pub ref_time_s: f64,
-    pub frames: usize,
-}
-
-/// A stretch of output frames that all show one reference frame.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FrozenSpan {
-    pub output_start_s: f64,
-    pub output_end_s: f64,
-    pub ref_time_s: f64,
-    pub frames: usize,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FrameRateChange {
-    pub ref_fps: f64,
-    pub output_fps: f64,
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct VideoAlignment {
