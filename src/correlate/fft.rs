@@ -1,17 +1,29 @@
-//! The FFT engine behind every correlation: realfft plans cached per length, buffers reused.
+//! The FFT engine behind every correlation: realfft plans made once per length for the whole
+//! process, buffers reused per correlator.
 
 use super::spectrum::{Band, CrossSpectrum, Spectrum};
 use super::{LagCurve, Weighting};
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// Below this many overlapping samples a normalized correlation is not defined (NaN).
 const MIN_OVERLAP_SAMPLES: f64 = 2.0;
 
-/// Cross-correlates real signals by FFT. Keep one per thread and reuse it: plans and buffers
-/// are made on first use of each length and kept.
+/// The process's FFT plans. A plan's twiddle factors cost about as much to make as a transform,
+/// so every thread's correlator shares one planner (rayon's workers would otherwise each make
+/// the same plans: a tenth of a short `compare`'s CPU). The lock is held only to look a plan up.
+fn planner() -> MutexGuard<'static, RealFftPlanner<f64>> {
+    static PLANNER: OnceLock<Mutex<RealFftPlanner<f64>>> = OnceLock::new();
+    PLANNER
+        .get_or_init(|| Mutex::new(RealFftPlanner::new()))
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Cross-correlates real signals by FFT. Keep one per thread and reuse it: its buffers are made
+/// on first use of each length and kept (the plans are the process's, see [`planner`]).
 pub struct Correlator {
-    planner: RealFftPlanner<f64>,
     time: Vec<f64>,
     scratch: Vec<Complex<f64>>,
 }
@@ -43,7 +55,7 @@ fn fast_len(n: usize) -> usize {
 
 impl Correlator {
     pub fn new() -> Self {
-        Correlator { planner: RealFftPlanner::new(), time: Vec::new(), scratch: Vec::new() }
+        Correlator { time: Vec::new(), scratch: Vec::new() }
     }
 
     /// FFT length that holds lags `-max_lag..=max_lag` of signals this long without wrap-around.
@@ -54,7 +66,7 @@ impl Correlator {
     /// The forward FFT of `signal` zero-padded to `n` (see [`Correlator::fft_len`]).
     pub fn spectrum(&mut self, signal: &[f64], n: usize) -> Spectrum {
         assert!(signal.len() <= n, "signal longer than the FFT length");
-        let fft = self.planner.plan_fft_forward(n);
+        let fft = planner().plan_fft_forward(n);
         self.time.clear();
         self.time.extend_from_slice(signal);
         self.time.resize(n, 0.0);
@@ -74,7 +86,7 @@ impl Correlator {
     /// The inverse FFT: the (length `n`) signal whose spectrum this is.
     pub fn inverse(&mut self, spectrum: &Spectrum) -> Vec<f64> {
         let n = spectrum.n;
-        let inverse = self.planner.plan_fft_inverse(n);
+        let inverse = planner().plan_fft_inverse(n);
         let mut product = spectrum.bins.clone();
         // The real-to-complex round trip needs purely real DC and Nyquist bins.
         product[0].im = 0.0;

@@ -19,7 +19,7 @@
 //! Times here count from each signal's first sample; offsets are `t_ref − t_out` in seconds
 //! (positive when the output plays the reference's content early).
 
-use crate::correlate::{sinc, Band, Correlator, CrossSpectrum, Weighting};
+use crate::correlate::{dot, sinc, Band, Correlator, CrossSpectrum, Weighting};
 use crate::estimate::significance::{robust_z, tail_p_value};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -283,8 +283,8 @@ pub fn align_audio_f64(
 /// audio twice as loud, measured 0.15 and above (clean copies 0.7–0.9).
 const MIN_COHERENCE: f64 = 0.1;
 thread_local! {
-    /// One correlator per thread (rayon's workers included), so that FFT plans, whose
-    /// twiddle factors cost as much to make as a transform, are made once per length.
+    /// One correlator per thread (rayon's workers included), so that its buffers are made once
+    /// per length.
     static CORRELATOR: std::cell::RefCell<Correlator> = std::cell::RefCell::new(Correlator::new());
 }
 
@@ -385,10 +385,8 @@ fn decimate(signal: &[f64], factor: usize) -> Cow<'_, [f64]> {
         .map(|m| {
             let first = (m * factor) as isize - half;
             if first >= 0 && first + 2 * half < len {
-                // Interior: a plain dot product the compiler can vectorise.
                 let start = first as usize;
-                let stretch = &signal[start..start + taps.len()];
-                taps.iter().zip(stretch).map(|(h, x)| h * x).sum()
+                dot(&taps, &signal[start..start + taps.len()])
             } else {
                 taps.iter()
                     .enumerate()
