@@ -148,3 +148,17 @@ fn usage_errors_exit_2() {
     let (code, _, _) = avsync(&["probe"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn compare_with_two_bad_inputs_names_the_output() {
+    // The two are probed side by side; the error is still the output's, whichever is slower.
+    // (A reference that cannot even be read fails the run before any job: it serves them all.)
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output.mp4");
+    let reference = dir.path().join("reference.wav");
+    std::fs::write(&output, b"").unwrap();
+    std::fs::write(&reference, vec![0x5a; 4096]).unwrap();
+    let (o, r) = (output.display().to_string(), reference.display().to_string());
+    let stderr = fails_with_one_line(&["compare", &o, "--audio-ref", &r], &output, "file is empty");
+    assert!(!stderr.contains("reference.wav"), "{stderr}");
+}

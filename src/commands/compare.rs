@@ -204,12 +204,14 @@ pub fn run_all(
 /// Measures and grades the output against its references.
 pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     let started = Instant::now();
-    // Every input is read before any is decoded, so that an error names the right file at once.
-    // Both stay open for their decode.
-    let output = media::open(&options.output)?;
-    // The reference is probed too: its truncation and stream errors are found as the output's
-    // are (decoding alone does not see a WAV cut short).
-    let reference = media::open(&options.audio_ref)?;
+    // Every input is read before any is decoded, so that an error names the right file at once
+    // (the output's first when both are bad). Both stay open for their decode. The reference is
+    // probed too: its truncation and stream errors are found as the output's are (decoding
+    // alone does not see a WAV cut short). The two are probed, and then decoded, side by side:
+    // each is a few milliseconds of FFmpeg's or symphonia's work on one file.
+    let (output, reference) =
+        rayon::join(|| media::open(&options.output), || media::open(&options.audio_ref));
+    let (output, reference) = (output?, reference?);
     let (info, reference_info) = (output.info.clone(), reference.info.clone());
     if let Some(video_ref) = &options.video_ref {
         media::probe(video_ref)?;
@@ -249,7 +251,11 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
             },
         }),
     };
-    let health = output.decode(&decode, &mut sink)?;
+    let (health, reference_audio) = rayon::join(
+        || output.decode(&decode, &mut sink),
+        || reference.decode_external_audio(&audio_options(SampleRate::Hz(rate))),
+    );
+    let health = health?;
     let output_frames = std::mem::take(&mut sink.frames);
     let mut output_audio = sink
         .audio
@@ -263,8 +269,7 @@ pub fn run(options: &CompareOptions, grading: &GradeOptions) -> Result<Report> {
     }
     // The reference's timeline starts at its file's start, as when FFmpeg muxes it beside a
     // picture (an MP3's first sample is not dated at its trimmed encoder delay).
-    let mut reference_audio =
-        reference.decode_external_audio(&audio_options(SampleRate::Hz(rate)))?;
+    let mut reference_audio = reference_audio?;
     let reference_length_s = reference_audio.duration_s();
     let reference_f64 = to_f64(&reference_audio.samples);
     if !options.plots {
