@@ -59,6 +59,21 @@ fn compare(options: &CompareOptions) -> Report {
     report
 }
 
+/// An MP4 as a pipeline returns it: a 12 s test picture in H.264 and, in AAC, the audio that
+/// `filter` makes of `inputs` (`[1:a]`, `[2:a]`... in order, ending in `[a]`); `extra` adds
+/// output options (bitrate, length).
+fn pipeline_output(output: &Path, inputs: &[&Path], filter: &str, extra: &[&str]) {
+    let mut args = vec!["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=12"];
+    for input in inputs {
+        args.extend(["-i", s(input)]);
+    }
+    args.extend(["-filter_complex", filter, "-map", "0:v", "-map", "[a]"]);
+    args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]);
+    args.extend(extra);
+    args.push(s(output));
+    common::ffmpeg(&args);
+}
+
 fn audio_offset_ms(output: &Path, reference: &Path) -> f64 {
     let report = compare(&CompareOptions::new(output.into(), reference.into()));
     report.reference.unwrap().audio_offset_ms.expect("the reference is found")
@@ -89,31 +104,9 @@ fn audio_offsets_are_exact_for_whole_fractional_and_large_shifts() {
         ),
     ];
     for (name, filter, rate, truth_ms) in cases {
-        // An MP4 with a picture and AAC audio, as a pipeline would return it.
         let output = dir.path().join(format!("{name}.mp4"));
-        common::ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x90:rate=25:duration=12",
-            "-i",
-            s(&reference),
-            "-filter_complex",
-            &format!("[1:a]{filter},aresample={rate}[a]"),
-            "-map",
-            "0:v",
-            "-map",
-            "[a]",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "160k",
-            s(&output),
-        ]);
+        let filter = format!("[1:a]{filter},aresample={rate}[a]");
+        pipeline_output(&output, &[&reference], &filter, &["-b:a", "160k"]);
         let found = audio_offset_ms(&output, &reference);
         assert!(
             (found - truth_ms).abs() <= AUDIO_TOLERANCE_MS,
@@ -132,27 +125,7 @@ fn mp3_and_m4a_references_agree_with_their_wav() {
         common::ffmpeg(&["-i", s(&wav), "-c:a", "libmp3lame", "-b:a", "64k", s(&mp3)]);
         common::ffmpeg(&["-i", s(&wav), "-c:a", "aac", "-b:a", "96k", s(&m4a)]);
         let output = dir.path().join(format!("out{rate}.mp4"));
-        common::ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x90:rate=25:duration=12",
-            "-i",
-            s(&wav),
-            "-filter_complex",
-            "[1:a]adelay=delays=321S:all=1[a]",
-            "-map",
-            "0:v",
-            "-map",
-            "[a]",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            s(&output),
-        ]);
+        pipeline_output(&output, &[&wav], "[1:a]adelay=delays=321S:all=1[a]", &[]);
         let from_wav = audio_offset_ms(&output, &wav);
         for reference in [&mp3, &m4a] {
             let found = audio_offset_ms(&output, reference);
@@ -193,38 +166,13 @@ fn kling_style_insert_crop_and_mix_are_found() {
     for (original_volume, insert_s, crop_start_s) in cases {
         let output = dir.path().join(format!("kling-{original_volume}-{insert_s}.mp4"));
         let delay_ms = (insert_s * 1000.0) as u32;
-        common::ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x90:rate=25:duration=12",
-            "-i",
-            s(&original),
-            "-i",
-            s(&reference),
-            "-filter_complex",
-            &format!(
-                "[1:a]volume={original_volume},apad[o];\
-                 [2:a]atrim=start={crop_start_s}:end=7,asetpts=PTS-STARTPTS,\
-                 adelay={delay_ms}:all=1[r];\
-                 [o][r]amix=inputs=2:duration=first:normalize=0[a]"
-            ),
-            "-map",
-            "0:v",
-            "-map",
-            "[a]",
-            "-t",
-            "12",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            s(&output),
-        ]);
+        let filter = format!(
+            "[1:a]volume={original_volume},apad[o];\
+             [2:a]atrim=start={crop_start_s}:end=7,asetpts=PTS-STARTPTS,\
+             adelay={delay_ms}:all=1[r];\
+             [o][r]amix=inputs=2:duration=first:normalize=0[a]"
+        );
+        pipeline_output(&output, &[&original, &reference], &filter, &["-t", "12", "-b:a", "128k"]);
         let mut options = CompareOptions::new(output, reference.clone());
         options.expected = Placement { output_start_s: insert_s, ref_start_s: crop_start_s };
         let report = compare(&options);
