@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|t| {
             let i = (((t + 0.06) * f64::from(sample_rate)) as usize).min(env.len() - 1);
-            Some(mouth(env[i]))
+            Some(LipSample::with_opening(env[i]))
         })
         .collect();
     let lips = LipSeries::single_face(times, openings);
@@ -99,13 +99,3 @@ criterion_group! {
     targets = bench
 }
 criterion_main!(benches);
-
-/// A mouth with this inner lip gap (eye distances): lips 0.3 thick, 0.6 wide.
-fn mouth(opening: f64) -> LipSample {
-    let outer = opening + 0.3;
-    LipSample {
-        opening: opening as f32,
-        outer_gap: outer as f32,
-        outer_area: (std::f64::consts::FRAC_PI_4 * 0.6 * outer) as f32,
-    }
-}

@@ -74,7 +74,7 @@ fn lips_following(samples: &[f32], fps: f64, offset_ms: f64, drift_ppm: f64) -> 
         .map(|&t| {
             let sound_t = t * (1.0 + drift_ppm * 1e-6) + (LEAD_MS - offset_ms) / 1000.0;
             let opening = 0.3 * loudness(samples, sound_t) / scale + NOISE * noise(&mut state);
-            Some(mouth(opening))
+            Some(LipSample::with_opening(opening))
         })
         .collect();
     LipSeries::single_face(times, track)
@@ -190,7 +190,7 @@ fn silence_a_still_mouth_and_no_face_say_why() {
     assert!(found.offset_ms.is_none() && found.reason.starts_with("no speech"), "{}", found.reason);
 
     let still: Vec<Option<LipSample>> =
-        lips.frame_times_s.iter().map(|_| Some(mouth(0.1))).collect();
+        lips.frame_times_s.iter().map(|_| Some(LipSample::with_opening(0.1))).collect();
     let found =
         estimate(&audio, &LipSeries::single_face(lips.frame_times_s.clone(), still), &options());
     assert!(
@@ -203,14 +203,4 @@ fn silence_a_still_mouth_and_no_face_say_why() {
     let empty = LipSeries::single_face(lips.frame_times_s.clone(), unseen);
     let found = estimate(&audio, &empty, &options());
     assert!(found.offset_ms.is_none() && found.reason.starts_with("no face"), "{}", found.reason);
-}
-
-/// A mouth with this inner lip gap (eye distances): lips 0.3 thick, 0.6 wide.
-fn mouth(opening: f64) -> LipSample {
-    let outer = opening + 0.3;
-    LipSample {
-        opening: opening as f32,
-        outer_gap: outer as f32,
-        outer_area: (std::f64::consts::FRAC_PI_4 * 0.6 * outer) as f32,
-    }
 }

@@ -145,16 +145,7 @@ mod tests {
     use crate::features::face::{FaceObservation, LipFeatures, PixelBox};
 
     fn face(track: TrackId, height_px: f32) -> FaceObservation {
-        let lips = LipFeatures {
-            opening: 0.0,
-            inner_gap: 0.0,
-            outer_gap: 0.0,
-            inner_area: 0.0,
-            width: 0.0,
-            outer_area: 0.0,
-            jaw: 0.0,
-            eye_distance_px: 1.0,
-        };
+        let lips = LipFeatures { eye_distance_px: 1.0, ..LipFeatures::default() };
         let face_box = PixelBox { x_min: 0.0, y_min: 0.0, x_max: height_px, y_max: height_px };
         FaceObservation { track, score: 1.0, lips, mouth_box: face_box, face_box, landmarks: None }
     }

@@ -23,7 +23,7 @@ pub const CHIN: usize = 152;
 
 /// Lip features of one face in one frame. Lengths are in eye distances (outer eye corners
 /// 33-263), areas in squared eye distances, so they do not depend on face size.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct LipFeatures {
     /// Inner lip gap over mouth width: |13-14| / |61-291|.
     pub opening: f32,

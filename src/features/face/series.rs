@@ -21,6 +21,17 @@ impl LipSample {
             outer_area: lips.outer_area,
         }
     }
+
+    /// A mouth whose inner lip gap is `opening` eye distances, with lips 0.3 thick and 0.6
+    /// wide: synthetic lips for tests and benchmarks.
+    pub fn with_opening(opening: f64) -> LipSample {
+        let outer = opening + 0.3;
+        LipSample {
+            opening: opening as f32,
+            outer_gap: outer as f32,
+            outer_area: (std::f64::consts::FRAC_PI_4 * 0.6 * outer) as f32,
+        }
+    }
 }
 
 /// One face through the clip: a sample for each frame from the first it was seen in to the

@@ -397,16 +397,7 @@ mod tests {
         FaceObservation {
             track,
             score: 1.0,
-            lips: LipFeatures {
-                opening: 0.0,
-                inner_gap: 0.0,
-                outer_gap: 0.0,
-                inner_area: 0.0,
-                width: 0.0,
-                outer_area: 0.0,
-                jaw: 0.0,
-                eye_distance_px: 1.0,
-            },
+            lips: LipFeatures { eye_distance_px: 1.0, ..LipFeatures::default() },
             mouth_box: b,
             face_box: b,
             landmarks: None,
