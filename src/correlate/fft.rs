@@ -1,28 +1,64 @@
-//! The FFT engine behind every correlation: realfft plans made once per length for the whole
-//! process, buffers reused per correlator.
+//! The FFT engine behind every correlation: realfft plans shared by the whole process (the
+//! most recent few lengths), buffers reused per correlator.
 
 use super::spectrum::{Band, CrossSpectrum, Spectrum};
 use super::{LagCurve, Weighting};
 use realfft::num_complex::Complex;
-use realfft::RealFftPlanner;
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Below this many overlapping samples a normalized correlation is not defined (NaN).
 const MIN_OVERLAP_SAMPLES: f64 = 2.0;
 
+/// Plans of each direction the process keeps, the most recently used. A run uses a few lengths
+/// at a time (compare's band, coarse and fine lengths; content mode's block and window
+/// lengths), so these are enough to share; a batch over clips of every length does not keep a
+/// plan for each (a plan holds twiddle factors as long as its transform: megabytes for a long
+/// reference).
+const KEPT_PLANS: usize = 16;
+
 /// The process's FFT plans. A plan's twiddle factors cost about as much to make as a transform,
-/// so every thread's correlator shares one planner (rayon's workers would otherwise each make
-/// the same plans: a tenth of a short `compare`'s CPU). The lock is held only to look a plan up.
-fn planner() -> MutexGuard<'static, RealFftPlanner<f64>> {
-    static PLANNER: OnceLock<Mutex<RealFftPlanner<f64>>> = OnceLock::new();
-    PLANNER
-        .get_or_init(|| Mutex::new(RealFftPlanner::new()))
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+/// so every thread's correlator shares them (rayon's workers would otherwise each make the same
+/// plans: about a tenth of a short `compare`'s CPU).
+#[derive(Default)]
+struct Plans {
+    forward: Vec<(usize, Arc<dyn RealToComplex<f64>>)>,
+    inverse: Vec<(usize, Arc<dyn ComplexToReal<f64>>)>,
+}
+
+fn plans() -> std::sync::MutexGuard<'static, Plans> {
+    static PLANS: OnceLock<Mutex<Plans>> = OnceLock::new();
+    PLANS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The plan of length `n` from `kept`, most recent last, made by `make` when it is not there
+/// (under the lock, so that threads wanting the same length make it once).
+fn kept_plan<P: ?Sized>(
+    kept: &mut Vec<(usize, Arc<P>)>,
+    n: usize,
+    make: impl FnOnce() -> Arc<P>,
+) -> Arc<P> {
+    let plan = match kept.iter().position(|(length, _)| *length == n) {
+        Some(i) => kept.remove(i).1,
+        None => make(),
+    };
+    if kept.len() == KEPT_PLANS {
+        kept.remove(0);
+    }
+    kept.push((n, Arc::clone(&plan)));
+    plan
+}
+
+fn forward_plan(n: usize) -> Arc<dyn RealToComplex<f64>> {
+    kept_plan(&mut plans().forward, n, || RealFftPlanner::new().plan_fft_forward(n))
+}
+
+fn inverse_plan(n: usize) -> Arc<dyn ComplexToReal<f64>> {
+    kept_plan(&mut plans().inverse, n, || RealFftPlanner::new().plan_fft_inverse(n))
 }
 
 /// Cross-correlates real signals by FFT. Keep one per thread and reuse it: its buffers are made
-/// on first use of each length and kept (the plans are the process's, see [`planner`]).
+/// on first use of each length and kept (the plans are the process's, see [`Plans`]).
 pub struct Correlator {
     time: Vec<f64>,
     scratch: Vec<Complex<f64>>,
@@ -66,7 +102,7 @@ impl Correlator {
     /// The forward FFT of `signal` zero-padded to `n` (see [`Correlator::fft_len`]).
     pub fn spectrum(&mut self, signal: &[f64], n: usize) -> Spectrum {
         assert!(signal.len() <= n, "signal longer than the FFT length");
-        let fft = planner().plan_fft_forward(n);
+        let fft = forward_plan(n);
         self.time.clear();
         self.time.extend_from_slice(signal);
         self.time.resize(n, 0.0);
@@ -86,7 +122,7 @@ impl Correlator {
     /// The inverse FFT: the (length `n`) signal whose spectrum this is.
     pub fn inverse(&mut self, spectrum: &Spectrum) -> Vec<f64> {
         let n = spectrum.n;
-        let inverse = planner().plan_fft_inverse(n);
+        let inverse = inverse_plan(n);
         let mut product = spectrum.bins.clone();
         // The real-to-complex round trip needs purely real DC and Nyquist bins.
         product[0].im = 0.0;
@@ -333,6 +369,29 @@ fn pearson(n: f64, sum_a: f64, sum_b: f64, sum_aa: f64, sum_bb: f64, sum_ab: f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plans_are_shared_and_the_least_recently_used_goes_first() {
+        let mut kept: Vec<(usize, Arc<usize>)> = Vec::new();
+        let mut made = 0;
+        let mut get = |kept: &mut Vec<(usize, Arc<usize>)>, n: usize| {
+            kept_plan(kept, n, || {
+                made += 1;
+                Arc::new(n)
+            })
+        };
+        let first = get(&mut kept, 100);
+        assert!(Arc::ptr_eq(&first, &get(&mut kept, 100)), "the same length is made once");
+        for n in 101..100 + KEPT_PLANS {
+            get(&mut kept, n);
+        }
+        get(&mut kept, 100); // used again: now the most recent
+        get(&mut kept, 1000); // one too many: 101, the least recently used, goes
+        assert_eq!(kept.len(), KEPT_PLANS);
+        let lengths: Vec<usize> = kept.iter().map(|(n, _)| *n).collect();
+        assert!(lengths.contains(&100) && !lengths.contains(&101), "{lengths:?}");
+        assert_eq!(made, KEPT_PLANS + 1);
+    }
 
     /// Deterministic broadband test signal.
     fn noise(len: usize, seed: u64) -> Vec<f64> {
