@@ -288,7 +288,9 @@ fn main() {
                     ..check.clone()
                 }
             };
-            match measure(&clip.file, &models, &options) {
+            let measured = media::probe(&clip.file)
+                .and_then(|info| measure(&clip.file, &info, &models, &options));
+            match measured {
                 Ok(m) => {
                     let samples = own_audio
                         .then(|| media::decode_audio(&clip.file, &AudioOptions::default()).ok())

@@ -322,23 +322,30 @@ fn a_speakers_own_lip_lead_from_an_in_sync_clip_calibrates_the_reading() {
     );
 }
 
-/// `measure` decodes the picture and the sound in two passes side by side: the health of both
-/// streams is kept, and when the sound's pass fails, its error is the one returned (not the
-/// picture's pass stopping because of it).
+/// `measure` decodes a short clip's picture and sound in two passes side by side, a long
+/// clip's in one: both give the same features and the health of both streams. When the sound's
+/// pass fails, its error is the one returned (not the picture's pass stopping because of it).
 #[test]
 fn the_picture_and_the_sound_are_measured_in_passes_side_by_side() {
     use avsync::commands::check::{measure, CheckOptions};
     let models = avsync::features::face::FaceModels::load().unwrap();
     let clip = common::talking_sample(0);
-    let measured = measure(&clip, &models, &CheckOptions::default()).unwrap();
+    let info = avsync::media::probe(&clip).unwrap();
+    let measured = measure(&clip, &info, &models, &CheckOptions::default()).unwrap();
     let (video, audio) = (measured.health.video.unwrap(), measured.health.audio.unwrap());
     assert!(video.packets > 0 && audio.packets > 0, "{video:?} {audio:?}");
     assert!(!measured.lips.is_empty() && !measured.audio.is_empty());
+    let long = avsync::media::MediaInfo { duration_s: Some(3600.0), ..info.clone() };
+    let one_pass = measure(&clip, &long, &models, &CheckOptions::default()).unwrap();
+    assert_eq!(one_pass.health, measured.health);
+    assert!(one_pass.audio == measured.audio && one_pass.lips == measured.lips);
 
     let not_audio = common::work_dir().join("not_audio.wav");
     std::fs::write(&not_audio, b"this is not a WAV file\n").unwrap();
     let options = CheckOptions { audio_file: Some(not_audio.clone()), ..CheckOptions::default() };
-    let Err(err) = measure(&clip, &models, &options) else { panic!("measured without audio") };
+    let Err(err) = measure(&clip, &info, &models, &options) else {
+        panic!("measured without audio")
+    };
     let err = err.to_string();
     assert!(err.contains(not_audio.to_str().unwrap()) && !err.contains("stopped"), "{err}");
 }

@@ -25,8 +25,8 @@ use crate::features::speech::SpeechAnalyzer;
 use crate::grade::{grade, GradeOptions};
 use crate::limits;
 use crate::media::{
-    self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaHealth, MediaSink,
-    StreamHealth, VideoOptions, NO_AUDIO_IN_VIDEO,
+    self, AudioChunk, AudioOptions, DecodeOptions, FrameSize, LumaFrame, MediaHealth, MediaInfo,
+    MediaSink, StreamHealth, VideoOptions, NO_AUDIO_IN_VIDEO,
 };
 use crate::report::{
     describe_face, describe_offset, format_against, format_clock, format_uncertainty_ms,
@@ -170,7 +170,7 @@ pub fn calibrate(clip: &Path, models: &FaceModels, options: &CheckOptions) -> Re
         ));
     }
     let own = CheckOptions { audio_file: None, audio: AudioOptions::default(), ..options.clone() };
-    let measured = measure(clip, models, &own)?;
+    let measured = measure(clip, &info, models, &own)?;
     let estimate = content::estimate_owned(measured.audio, &measured.lips, &options.content);
     Ok(content::calibration_from_clip(
         clip.display().to_string(),
@@ -212,7 +212,8 @@ pub fn run_calibrated(
         let audio_info = media::probe(audio)?;
         summary.audio = audio_info.analysed_audio.map(|i| audio_info.streams[i].clone());
     }
-    let Measured { audio, lips, places, thumbnail, health } = measure(input, models, options)?;
+    let Measured { audio, lips, places, thumbnail, health } =
+        measure(input, &info, models, options)?;
     let population_ms = options.content.lip_lead_ms;
     let content_options = ContentOptions {
         lip_lead_ms: calibration.as_ref().map_or(population_ms, |c| c.lead_ms(population_ms)),
@@ -332,9 +333,10 @@ fn noted<T>(failed: &Failed, result: Result<T>) -> Result<T> {
     result
 }
 
-/// Forwards frames to the tracker.
+/// Forwards frames to the tracker, and the sound too when it comes in the same pass.
 struct ForwardFrames<'a> {
     frames: SyncSender<LumaFrame>,
+    sound: Option<Hear<'a>>,
     failed: &'a Failed,
     /// This pass stopped because another failed: its own error says nothing.
     stopped: bool,
@@ -351,8 +353,8 @@ impl MediaSink for ForwardFrames<'_> {
             .map_err(|_| Error::Processing("the face tracker stopped reading frames".into()))
     }
 
-    fn audio_chunk(&mut self, _: AudioChunk<'_>) -> Result<()> {
-        Ok(())
+    fn audio_chunk(&mut self, chunk: AudioChunk<'_>) -> Result<()> {
+        self.sound.as_mut().map_or(Ok(()), |sound| sound.audio_chunk(chunk))
     }
 }
 
@@ -360,6 +362,15 @@ impl MediaSink for ForwardFrames<'_> {
 struct Hear<'a> {
     analyzer: Option<SpeechAnalyzer>,
     failed: &'a Failed,
+}
+
+impl Hear<'_> {
+    fn finish(self, input: &Path) -> Result<AudioFeatures> {
+        let analyzer = self
+            .analyzer
+            .ok_or_else(|| Error::input(input, "audio stream decoded to no samples"))?;
+        analyzer.finish()
+    }
 }
 
 impl MediaSink for Hear<'_> {
@@ -380,48 +391,71 @@ impl MediaSink for Hear<'_> {
     }
 }
 
-/// Decodes `input` once for its picture and once for its sound (or `--audio`'s), the two
-/// passes side by side: speech features of the audio and lip features of the faces.
+/// The longest clip whose own sound is decoded in a pass of its own (see [`measure`]). A second
+/// demuxer holds a second copy of the container's index, which grows with the clip (an MP4's:
+/// 10.5 MB for 2 hours of 1080p30, about 1.5 KB a second), while the pass saves at most the
+/// last utterance's recognition (under a second): a share worth having on a short clip and
+/// noise on a long one.
+const SOUND_PASS_APART_MAX_S: f64 = 600.0;
+
+/// Decodes `input` (as `info` describes it) for speech features of its sound (or `--audio`'s)
+/// and lip features of its faces, decoding each stream once.
 ///
-/// The sound has a pass of its own so that the phone recogniser, which decodes its audio in
+/// A clip up to [`SOUND_PASS_APART_MAX_S`] long is read twice side by side, once for the
+/// picture and once for the sound, so that the phone recogniser, which decodes its audio in
 /// utterances of up to 20 s, starts at once and runs beside the picture's decoding and the
 /// tracker. Interleaved with the picture, the last utterance's audio arrived with the last
 /// frame and was recognised alone after it, on one core (0.8 s of 5.3 s on 60 s of 1080p;
-/// all of the recognition for a clip under 20 s). Reading the file twice costs a demuxer.
-pub fn measure(input: &Path, models: &FaceModels, options: &CheckOptions) -> Result<Measured> {
+/// all of the recognition for a clip under 20 s).
+pub fn measure(
+    input: &Path,
+    info: &MediaInfo,
+    models: &FaceModels,
+    options: &CheckOptions,
+) -> Result<Measured> {
+    let sound_with_picture = options.audio_file.is_none()
+        && info.duration_s.is_none_or(|duration_s| duration_s > SOUND_PASS_APART_MAX_S);
     let picture = DecodeOptions {
         video: Some(VideoOptions {
             size: FrameSize::Native,
             skip_loop_filter: true,
             threads: decode_threads(),
         }),
-        audio: None,
+        audio: sound_with_picture.then(|| options.audio.clone()),
     };
     let failed = Failed::new(false);
-    let (tracked, picture, sound) = std::thread::scope(|scope| {
-        let sound = scope.spawn(|| noted(&failed, hear(input, options, &failed)));
+    let (tracked, picture, sound_apart) = std::thread::scope(|scope| {
+        let sound = (!sound_with_picture)
+            .then(|| scope.spawn(|| noted(&failed, hear(input, options, &failed))));
         let (frames, received) = sync_channel(QUEUE_FRAMES);
         let decoder = scope.spawn(|| {
-            let mut sink = ForwardFrames { frames, failed: &failed, stopped: false };
+            let sound = sound_with_picture.then_some(Hear { analyzer: None, failed: &failed });
+            let mut sink = ForwardFrames { frames, sound, failed: &failed, stopped: false };
             let health = noted(&failed, media::decode(input, &picture, &mut sink));
-            (health, sink.stopped)
+            (health, sink.stopped, sink.sound)
         });
         let tracked = noted(&failed, track(received, models));
         let panicked = |what: &str| Error::Processing(format!("the {what} panicked"));
         let picture = decoder.join().map_err(|_| panicked("picture's decoder"));
-        let sound = sound.join().map_err(|_| panicked("sound's decoder"));
-        (tracked, picture, sound)
+        let sound = sound.map(|sound| sound.join().map_err(|_| panicked("sound's decoder")));
+        (tracked, picture, sound.transpose())
     });
     // The first failure is reported: the tracker's (the picture's decoder then only finds it
     // gone), the picture's unless it stopped for the sound's, then the sound's.
     let (lips, places, moment) = tracked?;
-    let (picture, picture_stopped) = picture?;
+    let (picture, picture_stopped, sound_with_picture) = picture?;
     let mut health = match picture {
         Err(_) if picture_stopped => MediaHealth::default(),
         picture => picture?,
     };
-    let (audio, audio_health) = sound??;
-    health.audio = audio_health;
+    let audio = match (sound_apart?, sound_with_picture) {
+        (Some(heard), _) => {
+            let (audio, audio_health) = heard?;
+            health.audio = audio_health;
+            audio
+        }
+        (None, sound) => sound.expect("the sound comes with the picture").finish(input)?,
+    };
     release_freed_memory();
     let thumbnail = match moment.filter(|_| options.plots) {
         Some(moment) => Some(moment.thumbnail(input)?),
@@ -448,9 +482,7 @@ fn hear(
     let sound = DecodeOptions { video: None, audio: Some(options.audio.clone()) };
     let mut sink = Hear { analyzer: None, failed };
     let health = media::decode(input, &sound, &mut sink)?;
-    let analyzer =
-        sink.analyzer.ok_or_else(|| Error::input(input, "audio stream decoded to no samples"))?;
-    Ok((analyzer.finish()?, health.audio))
+    Ok((sink.finish(input)?, health.audio))
 }
 
 /// Decoding threads: the cores left beside the tracker's. FFmpeg's own choice (a frame thread
