@@ -6,9 +6,9 @@
 # Without CLIP, a clip is made from the generated talking sample (examples/talking_sample.rs),
 # scaled to 1080 lines, padded to 1920x1080 and looped to 60 s. Prints the wall time of
 # `ffmpeg -threads 0 -an -i clip -f null -` and of `avsync check clip` with each face-model
-# backend (AVSYNC_FACE_BACKEND=litert, then tract), best of RUNS (default 2) each, and each
-# ratio to the decode time of the same run (the target: at most 1.5). LiteRT is skipped when
-# its library does not load (scripts/install-deps.sh installs it).
+# backend (AVSYNC_FACE_BACKEND=litert, then tract) in RUNS rounds (default 5), and the median
+# over the rounds of each round's ratio to its own decode time (the target: at most 1.5).
+# LiteRT is skipped when its library does not load (scripts/install-deps.sh installs it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
@@ -25,21 +25,38 @@ if [ ! -f "$CLIP" ]; then
     -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac -b:a 128k "$CLIP"
 fi
 
-RUNS="${RUNS:-2}"
+RUNS="${RUNS:-5}"
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
-best() { local best=999999 t; for _ in $(seq "$RUNS"); do t=$(seconds "$@"); best=$(echo "if ($t < $best) $t else $best" | bc -l); done; echo "$best"; }
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+decode() { ffmpeg -hide_banner -threads 0 -an -i "$CLIP" -f null -; }
 
 printf 'clip: %s (%s)\n' "$CLIP" "$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,width,height,r_frame_rate -of csv=p=0 "$CLIP")"
 printf 'cores: %s\n' "$(nproc)"
-DECODE=$(best ffmpeg -hide_banner -threads 0 -an -i "$CLIP" -f null -)
-printf 'ffmpeg -threads 0 -an -f null: %6.2f s (best of %s)\n' "$DECODE" "$RUNS"
+backends=()
 for backend in litert tract; do
   if ! AVSYNC_FACE_BACKEND=$backend target/release/avsync check --quiet "$CLIP" >/dev/null 2>"$WORK/err.txt" &&
     grep -q "face models" "$WORK/err.txt"; then
     printf 'avsync check (%s): not available: %s\n' "$backend" "$(head -1 "$WORK/err.txt")"
-    continue
+  else
+    backends+=("$backend")
   fi
-  CHECK=$(best env AVSYNC_FACE_BACKEND=$backend target/release/avsync check --quiet "$CLIP")
-  printf 'avsync check (%-6s):          %6.2f s (best of %s), ratio %.2f (target <= 1.5)\n' \
-    "$backend" "$CHECK" "$RUNS" "$(echo "$CHECK / $DECODE" | bc -l)"
+done
+# Each round times the decode, then check with each backend, back to back: this shared
+# machine's speed drifts by a quarter from minute to minute, so each ratio is taken within its
+# round and the median round is reported.
+: > "$WORK/times.txt"
+for round in $(seq "$RUNS"); do
+  line="$round decode $(seconds decode)"
+  for backend in "${backends[@]}"; do
+    line="$line $backend $(seconds env AVSYNC_FACE_BACKEND="$backend" target/release/avsync check --quiet "$CLIP")"
+  done
+  echo "$line" >> "$WORK/times.txt"
+done
+column() { awk -v key="$1" '{for (i = 2; i < NF; i += 2) if ($i == key) print $(i + 1)}' "$WORK/times.txt"; }
+printf 'ffmpeg -threads 0 -an -f null: %6.2f s (median of %s)\n' "$(column decode | median)" "$RUNS"
+for backend in "${backends[@]}"; do
+  ratios=$(awk -v key="$backend" '{for (i = 2; i < NF; i += 2) if ($i == key) print $(i + 1) / $3}' "$WORK/times.txt")
+  printf 'avsync check (%-6s):          %6.2f s (median), ratio %.2f (median of %s rounds, %.2f-%.2f; target <= 1.5)\n' \
+    "$backend" "$(column "$backend" | median)" "$(echo "$ratios" | median)" "$RUNS" \
+    "$(echo "$ratios" | sort -g | head -1)" "$(echo "$ratios" | sort -g | tail -1)"
 done
