@@ -52,11 +52,15 @@ for round in $(seq "$RUNS"); do
   done
   echo "$line" >> "$WORK/times.txt"
 done
-column() { awk -v key="$1" '{for (i = 2; i < NF; i += 2) if ($i == key) print $(i + 1)}' "$WORK/times.txt"; }
-printf 'ffmpeg -threads 0 -an -f null: %6.2f s (median of %s)\n' "$(column decode | median)" "$RUNS"
+# times_of KEY [ratio]: KEY's time in each round, or with "ratio" its time over the round's decode.
+times_of() {
+  awk -v key="$1" -v ratio="${2:-}" \
+    '{for (i = 2; i < NF; i += 2) if ($i == key) print ratio ? $(i + 1) / $3 : $(i + 1)}' "$WORK/times.txt"
+}
+printf 'ffmpeg -threads 0 -an -f null: %6.2f s (median of %s)\n' "$(times_of decode | median)" "$RUNS"
 for backend in "${backends[@]}"; do
-  ratios=$(awk -v key="$backend" '{for (i = 2; i < NF; i += 2) if ($i == key) print $(i + 1) / $3}' "$WORK/times.txt")
+  ratios=$(times_of "$backend" ratio)
   printf 'avsync check (%-6s):          %6.2f s (median), ratio %.2f (median of %s rounds, %.2f-%.2f; target <= 1.5)\n' \
-    "$backend" "$(column "$backend" | median)" "$(echo "$ratios" | median)" "$RUNS" \
+    "$backend" "$(times_of "$backend" | median)" "$(echo "$ratios" | median)" "$RUNS" \
     "$(echo "$ratios" | sort -g | head -1)" "$(echo "$ratios" | sort -g | tail -1)"
 done

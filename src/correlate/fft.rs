@@ -5,7 +5,7 @@ use super::spectrum::{Band, CrossSpectrum, Spectrum};
 use super::{LagCurve, Weighting};
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// Below this many overlapping samples a normalized correlation is not defined (NaN).
 const MIN_OVERLAP_SAMPLES: f64 = 2.0;
@@ -26,7 +26,7 @@ struct Plans {
     inverse: Vec<(usize, Arc<dyn ComplexToReal<f64>>)>,
 }
 
-fn plans() -> std::sync::MutexGuard<'static, Plans> {
+fn plans() -> MutexGuard<'static, Plans> {
     static PLANS: OnceLock<Mutex<Plans>> = OnceLock::new();
     PLANS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner)
 }
